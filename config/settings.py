@@ -1,0 +1,149 @@
+"""Settings for Yishiting: one module, driven by environment variables.
+
+`DATABASE_URL` picks the database (a SQLite file under the project by default),
+`YISHITING_DEBUG`, `YISHITING_SECRET_KEY`, `YISHITING_MEDIA_ROOT`, `YISHITING_DEMO` and
+`REDIS_URL` tune the rest. docs/settings.md documents every one of them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(os.environ.get("YISHITING_DATA_DIR", BASE_DIR / "var"))
+
+DEFAULT_SECRET_KEY = "insecure-default-key-change-me"
+SECRET_KEY = os.environ.get("YISHITING_SECRET_KEY", DEFAULT_SECRET_KEY)
+DEBUG = os.environ.get("YISHITING_DEBUG", "1") == "1"
+# Demo mode: demo accounts share the documented password and the home page lists them.
+DEMO = os.environ.get("YISHITING_DEMO", "0") == "1"
+ALLOWED_HOSTS = os.environ.get("YISHITING_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "channels",
+    "ninja",
+    "yishiting.core",
+    "yishiting.orgs",
+    "yishiting.requests",
+    "yishiting.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+
+def _database() -> dict:
+    """The default database from DATABASE_URL, with SQLite tuned for concurrent writers."""
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'yishiting.sqlite3'}"
+    db = dj_database_url.parse(url, conn_max_age=0)
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        db["OPTIONS"] = {
+            # IMMEDIATE: a writer takes the lock at BEGIN, so two writers queue instead of
+            # failing with SQLITE_BUSY half-way through a transaction.
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+            ),
+        }
+        db["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    return db
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "orgs.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "yishiting" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(os.environ.get("YISHITING_MEDIA_ROOT", DATA_DIR / "media"))
+# Largest accepted upload, and largest image in pixels (a decompression bomb is refused).
+YISHITING_MAX_UPLOAD_BYTES = int(os.environ.get("YISHITING_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
+YISHITING_MAX_IMAGE_PIXELS = int(os.environ.get("YISHITING_MAX_IMAGE_PIXELS", 40_000_000))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
+
+LOGIN_URL = "/admin/login/"
+
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "YISHITING_TASK_BACKEND", "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CHANNEL_LAYERS = (
+    {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    if REDIS_URL
+    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"yishiting": {"handlers": ["console"], "level": "INFO"}},
+}
+WHITENOISE_USE_FINDERS = True

@@ -1,0 +1,13 @@
+"""URL map: admin, API v1, pages."""
+
+from django.contrib import admin
+from django.urls import path
+
+from yishiting.api.api import api
+from yishiting.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+]

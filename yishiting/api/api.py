@@ -1,0 +1,443 @@
+"""API v1 (§7): thin HTTP over the actions and queries; every refusal in the §7 error format."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from ninja import NinjaAPI, Query, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.security import APIKeyHeader, django_auth
+from pydantic import ValidationError as PydanticValidationError
+
+from yishiting.api.models import ApiToken, hash_key
+from yishiting.api.schemas import (
+    CategoryOut,
+    DepartmentOut,
+    ErrorOut,
+    EventOut,
+    HallOut,
+    MeOut,
+    PolicyOut,
+    PolicyPatch,
+    RequestIn,
+    RequestOut,
+    RequestPage,
+    VerbIn,
+    category_out,
+    department_out,
+    event_out,
+    hall_out,
+    hall_ref,
+    request_out,
+)
+from yishiting.core.errors import ActionError, ForbiddenError, InvalidError, NotFoundError
+from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
+from yishiting.orgs.scope import Actor
+from yishiting.requests import actions
+from yishiting.requests.models import Attachment, Channel, Event
+from yishiting.requests.queries import get_request, sees_personal_data, visible_requests
+from yishiting.requests.states import State, Verb
+
+
+class TokenAuth(APIKeyHeader):
+    """`Authorization: Token <key>`; each use is recorded on the token."""
+
+    param_name = "Authorization"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
+        if not key or not key.startswith("Token "):
+            return None
+        token = (
+            ApiToken.objects.select_related("user")
+            .filter(key_hash=hash_key(key[6:].strip()), revoked_at__isnull=True)
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            return None
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
+        request.user = token.user
+        return token.user
+
+
+api = NinjaAPI(
+    title="Yishiting API",
+    version="1",
+    description="百姓议事厅 API v1 (PRODUCT.md §7)",
+    auth=[TokenAuth(), django_auth],
+    urls_namespace="api-v1",
+)
+ERRORS: dict[int, Any] = {c: ErrorOut for c in (400, 401, 403, 404, 409, 413, 422)}
+
+
+def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
+    return api.create_response(
+        request, {"error": {"code": code, "message": message}}, status=status
+    )
+
+
+@api.exception_handler(ActionError)
+def _action_error(request: HttpRequest, exc: ActionError) -> HttpResponse:
+    return _error(request, exc.status, exc.code, exc.message)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    parts = []
+    for err in exc.errors[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "payload"))
+        parts.append(f"{loc}: {err.get('msg', 'invalid')}")
+    return _error(request, 422, "invalid", "; ".join(parts) or "invalid input")
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "unauthorized", "log in or send Authorization: Token <key>")
+
+
+@api.exception_handler(Http404)
+def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return _error(request, 404, "not_found", str(exc) or "not found")
+
+
+@api.exception_handler(PermissionDenied)
+def _denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return _error(request, 403, "forbidden", str(exc) or "forbidden")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found"}
+    return _error(request, exc.status_code, code.get(exc.status_code, "error"), str(exc))
+
+
+def _who(request: HttpRequest) -> Actor:
+    return Actor.of(request.user)  # type: ignore[arg-type]
+
+
+# --- org tree -------------------------------------------------------------------------------
+
+
+@api.get("/me", response={200: MeOut, 401: ErrorOut}, tags=["org"])
+def me(request: HttpRequest) -> dict[str, Any]:
+    """The caller: user, roles and halls."""
+    who = _who(request)
+    return {
+        "username": who.user.username,
+        "name": str(who.user),
+        "roles": sorted(who.roles()),
+        "memberships": [
+            {
+                "role": m.role,
+                "hall": hall_ref(m.hall) if m.hall else None,
+                "department": m.department.code if m.department else None,
+            }
+            for m in who.memberships
+        ],
+    }
+
+
+@api.get("/halls", response={200: list[HallOut], 401: ErrorOut}, tags=["org"])
+def halls(
+    request: HttpRequest, kind: str | None = None, parent: str | None = None
+) -> list[dict[str, Any]]:
+    """All halls (the tree is public), optionally of one kind or under one parent."""
+    qs = Hall.objects.select_related("parent")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if parent:
+        qs = qs.filter(parent__code=parent)
+    return [hall_out(h, h.parent.code if h.parent else None) for h in qs]
+
+
+@api.get("/halls/{code}", response={200: HallOut, **ERRORS}, tags=["org"])
+def hall(request: HttpRequest, code: str) -> dict[str, Any]:
+    """One hall."""
+    h = Hall.objects.select_related("parent").filter(code=code).first()
+    if h is None:
+        raise NotFoundError(f"hall {code} not found")
+    return hall_out(h, h.parent.code if h.parent else None)
+
+
+@api.get("/departments", response={200: list[DepartmentOut], 401: ErrorOut}, tags=["org"])
+def departments(request: HttpRequest) -> list[dict[str, Any]]:
+    """The county's departments."""
+    return [department_out(d) for d in Department.objects.select_related("county")]
+
+
+@api.get("/categories", response={200: list[CategoryOut], 401: ErrorOut}, tags=["org"])
+def categories(request: HttpRequest) -> list[dict[str, Any]]:
+    """Request categories and the department each usually goes to."""
+    return [category_out(c) for c in Category.objects.select_related("department")]
+
+
+# --- requests -------------------------------------------------------------------------------
+
+
+@api.post("/requests", response={201: RequestOut, **ERRORS}, tags=["requests"])
+def create_request(request: HttpRequest, payload: RequestIn) -> tuple[int, dict[str, Any]]:
+    """Raise a problem in a hall (or capture one on a resident's behalf)."""
+    who = _who(request)
+    reporter = payload.reporter
+    location = payload.location
+    req = actions.do_submit(
+        actor=who,
+        hall=payload.hall,
+        text=payload.text,
+        title=payload.title or "",
+        category=payload.category,
+        priority=payload.priority,
+        anonymous=payload.anonymous,
+        reporter_name=(reporter.name or "") if reporter else "",
+        reporter_phone=(reporter.phone or "") if reporter else "",
+        address=(location.address or "") if location else "",
+        lat=location.lat if location else None,
+        lng=location.lng if location else None,
+        channel=Channel.API,
+    )
+    return 201, request_out(req, who, now=timezone.now())
+
+
+class RequestFilter(Schema):
+    hall: str | None = None
+    status: str | None = None
+    department: str | None = None
+    overdue: bool | None = None
+    since: str | None = None
+    until: str | None = None
+    page: int = 1
+    page_size: int = 20
+
+
+def _aware(value: str | None, name: str) -> datetime | None:
+    if not value:
+        return None
+    parsed = parse_datetime(value)
+    if parsed is None or parsed.tzinfo is None:
+        raise InvalidError(f"{name}: an ISO 8601 time with a time zone, e.g. 2026-10-01T00:00+08:00")
+    return parsed
+
+
+@api.get("/requests", response={200: RequestPage, **ERRORS}, tags=["requests"])
+def list_requests(request: HttpRequest, filters: Query[RequestFilter]) -> dict[str, Any]:
+    """Requests in the caller's scope, newest first, paginated."""
+    who = _who(request)
+    qs = visible_requests(who)
+    if filters.hall:
+        h = Hall.objects.filter(code=filters.hall).first()
+        if h is None:
+            raise InvalidError(f"hall: no hall with code {filters.hall!r}")
+        qs = qs.filter(hall__path__startswith=h.path)
+    if filters.status:
+        wanted = filters.status.split(",")
+        bad = [s for s in wanted if s not in State.__members__.values()]
+        if bad:
+            raise InvalidError(f"status: unknown {', '.join(bad)}")
+        qs = qs.filter(status__in=wanted)
+    if filters.department:
+        qs = qs.filter(department__code=filters.department)
+    if filters.overdue is not None:
+        qs = qs.filter(overdue=filters.overdue)
+    since = _aware(filters.since, "since")
+    until = _aware(filters.until, "until")
+    if since:
+        qs = qs.filter(created_at__gte=since)
+    if until:
+        qs = qs.filter(created_at__lt=until)
+    if not 1 <= filters.page_size <= 100:
+        raise InvalidError("page_size: between 1 and 100")
+    if filters.page < 1:
+        raise InvalidError("page: from 1")
+    qs = qs.order_by("-created_at", "-id")
+    total = qs.count()
+    start = (filters.page - 1) * filters.page_size
+    now = timezone.now()
+    rows = [request_out(r, who, now=now) for r in qs[start : start + filters.page_size]]
+    return {
+        "count": total,
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "results": rows,
+    }
+
+
+@api.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, tags=["requests"])
+def read_request(request: HttpRequest, request_id: int) -> dict[str, Any]:
+    """One request: everything to its handlers, a masked public view to everyone else."""
+    return request_out(get_request(request_id), _who(request), now=timezone.now())
+
+
+@api.get(
+    "/requests/{request_id}/events", response={200: list[EventOut], **ERRORS}, tags=["requests"]
+)
+def request_events(request: HttpRequest, request_id: int) -> list[dict[str, Any]]:
+    """The request's timeline; internal notes only for its handlers."""
+    req = get_request(request_id)
+    full = sees_personal_data(_who(request), req)
+    events = Event.objects.filter(request=req).select_related("actor").order_by("seq")
+    events = events.prefetch_related(Prefetch("attachments", Attachment.objects.order_by("id")))
+    if not full:
+        events = events.filter(public=True)
+    return [event_out(e, full) for e in events]
+
+
+def _verb_payload(request: HttpRequest) -> tuple[VerbIn, list[Any]]:
+    """Read a verb's fields from JSON, or from a multipart form with `photos` files."""
+    content_type = request.content_type or ""
+    if content_type.startswith("multipart/form-data"):
+        raw: dict[str, Any] = {k: v for k, v in request.POST.items() if v != ""}
+        photos = request.FILES.getlist("photos")
+    else:
+        try:
+            raw = json.loads(request.body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidError("body: not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise InvalidError("body: a JSON object is expected")
+        photos = []
+    try:
+        return VerbIn.model_validate(raw), photos
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InvalidError(f"{loc}: {first['msg']}") from None
+
+
+VERB_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {"schema": VerbIn.model_json_schema()},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        **VerbIn.model_json_schema()["properties"],
+                        "photos": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            },
+        }
+    }
+}
+
+
+@api.post(
+    "/requests/{request_id}/{verb}",
+    response={200: RequestOut, **ERRORS},
+    tags=["requests"],
+    openapi_extra=VERB_BODY,
+)
+def request_verb(request: HttpRequest, request_id: int, verb: str) -> dict[str, Any]:
+    """Perform a verb of §3 on a request."""
+    who = _who(request)
+    try:
+        v = Verb(verb)
+    except ValueError:
+        raise NotFoundError(f"no verb {verb!r}") from None
+    action = actions.VERB_ACTIONS.get(v)
+    if action is None:
+        raise ForbiddenError(f"{verb} is done by the system, not through the API")
+    body, photos = _verb_payload(request)
+    req = _run_verb(v, request_id, who, body, photos)
+    return request_out(req, who, now=timezone.now())
+
+
+def _require(value: Any, name: str) -> Any:
+    if value in (None, ""):
+        raise InvalidError(f"{name}: required")
+    return value
+
+
+def _run_verb(v: Verb, request_id: int, who: Actor, body: VerbIn, photos: list[Any]) -> Any:
+    """Map the verb's body fields onto its action's arguments."""
+    note = body.note or ""
+    reason = body.reason or body.note or ""
+    match v:
+        case Verb.DISPATCH:
+            return actions.do_dispatch(
+                request_id,
+                actor=who,
+                department=_require(body.department, "department"),
+                category=body.category,
+                note=note,
+            )
+        case Verb.RETURN | Verb.REJECT | Verb.HOLD | Verb.REOPEN:
+            action = actions.VERB_ACTIONS[v]
+            return action(request_id, actor=who, reason=reason)
+        case Verb.EXTEND:
+            return actions.do_extend(
+                request_id, actor=who, until=_require(body.until, "until"), reason=reason
+            )
+        case Verb.RESOLVE:
+            return actions.do_resolve(request_id, actor=who, note=note, photos=photos)
+        case Verb.RATE:
+            return actions.do_rate(
+                request_id,
+                actor=who,
+                rating=_require(body.rating, "rating"),
+                comment=body.comment or note,
+            )
+        case Verb.MERGE:
+            return actions.do_merge(request_id, actor=who, into=_require(body.into, "into"), note=note)
+        case Verb.SUPERVISE:
+            return actions.do_supervise(
+                request_id, actor=who, until=_require(body.until, "until"), note=note
+            )
+        case Verb.COMMENT:
+            return actions.do_comment(
+                request_id, actor=who, note=note, public=body.public, photos=photos
+            )
+        case _:
+            return actions.VERB_ACTIONS[v](request_id, actor=who, note=note)
+
+
+@api.get("/attachments/{attachment_id}", tags=["requests"], response={200: None, **ERRORS})
+def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
+    """A photo; photos of internal comments only for the request's handlers."""
+    a = Attachment.objects.select_related("event", "request").filter(pk=attachment_id).first()
+    if a is None:
+        raise NotFoundError("no such photo")
+    if not a.event.public and not sees_personal_data(_who(request), get_request(a.request_id)):
+        raise NotFoundError("no such photo")
+    return FileResponse(a.file.open("rb"), content_type=a.content_type)
+
+
+# --- policies -------------------------------------------------------------------------------
+
+
+def _policy_out(p: ClockPolicy) -> dict[str, Any]:
+    return {
+        "id": p.pk,
+        "category": p.category.code if p.category else None,
+        "priority": p.priority,
+        **{f: getattr(p, f) for f in PolicyPatch.model_fields},
+    }
+
+
+@api.get("/policies", response={200: list[PolicyOut], 401: ErrorOut}, tags=["policies"])
+def policies(request: HttpRequest) -> list[dict[str, Any]]:
+    """Clock durations per category and priority, in seconds."""
+    return [_policy_out(p) for p in ClockPolicy.objects.select_related("category")]
+
+
+@api.patch("/policies/{policy_id}", response={200: PolicyOut, **ERRORS}, tags=["policies"])
+def patch_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) -> dict[str, Any]:
+    """Change a policy's clocks (admins only); running deadlines keep their values."""
+    if not request.user.is_superuser:
+        raise ForbiddenError("only an administrator may change clock policies")
+    policy = ClockPolicy.objects.select_related("category").filter(pk=policy_id).first()
+    if policy is None:
+        raise NotFoundError(f"policy {policy_id} not found")
+    changes = payload.model_dump(exclude_unset=True, exclude_none=True)
+    if not changes:
+        raise InvalidError("nothing to change")
+    for name, value in changes.items():
+        setattr(policy, name, value)
+    policy.save(update_fields=list(changes))
+    return _policy_out(policy)

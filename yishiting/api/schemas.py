@@ -1,0 +1,313 @@
+"""API v1 shapes (§7): what goes in and out, and the one place a request becomes JSON."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field
+
+from yishiting.core.masking import mask_name, mask_phone, mask_text
+from yishiting.orgs.models import Category, Department, Hall
+from yishiting.orgs.scope import Actor
+from yishiting.requests.actions import can
+from yishiting.requests.models import Event, Request
+from yishiting.requests.queries import sees_personal_data
+from yishiting.requests.states import STATE_LABELS, VERB_LABELS, State, Verb, allowed_verbs
+
+
+class Error(Schema):
+    code: str
+    message: str
+
+
+class ErrorOut(Schema):
+    """Every error (§7)."""
+
+    error: Error
+
+
+class HallRef(Schema):
+    code: str
+    name: str
+    kind: str
+
+
+class HallOut(HallRef):
+    parent: str | None
+    path: str
+    address: str
+
+
+class DepartmentOut(Schema):
+    code: str
+    name: str
+    county: str
+    working_hours: str
+
+
+class CategoryOut(Schema):
+    code: str
+    name: str
+    department: str | None
+    on_site: bool
+    default_priority: str
+
+
+class MembershipOut(Schema):
+    role: str
+    hall: HallRef | None
+    department: str | None
+
+
+class MeOut(Schema):
+    username: str
+    name: str
+    roles: list[str]
+    memberships: list[MembershipOut]
+
+
+class Reporter(Schema):
+    name: str | None = Field(None, max_length=50)
+    phone: str | None = Field(None, max_length=20)
+
+
+class Location(Schema):
+    address: str | None = Field(None, max_length=200)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lng: float | None = Field(None, ge=-180, le=180)
+
+
+class RequestIn(Schema):
+    """POST /requests."""
+
+    hall: str = Field(..., max_length=32)
+    text: str = Field(..., min_length=1, max_length=4000)
+    title: str | None = Field(None, max_length=100)
+    category: str | None = Field(None, max_length=32)
+    priority: str | None = Field(None, pattern="^(urgent|normal|complex)$")
+    anonymous: bool = False
+    reporter: Reporter | None = None
+    location: Location | None = None
+
+
+class VerbIn(Schema):
+    """POST /requests/{id}/{verb}: the fields each verb reads (JSON, or multipart with photos)."""
+
+    note: str | None = Field(None, max_length=2000)
+    reason: str | None = Field(None, max_length=2000)
+    department: str | None = Field(None, max_length=32)
+    category: str | None = Field(None, max_length=32)
+    until: datetime | None = None
+    rating: str | None = Field(None, pattern="^(satisfied|basically_satisfied|dissatisfied)$")
+    comment: str | None = Field(None, max_length=500)
+    into: int | None = None
+    public: bool = True
+
+
+class Deadlines(Schema):
+    respond_by: datetime | None
+    claim_by: datetime | None
+    resolve_by: datetime | None
+    rate_by: datetime | None
+    reopen_until: datetime | None
+    supervise_by: datetime | None
+
+
+class PhotoOut(Schema):
+    id: int
+    url: str
+    width: int
+    height: int
+
+
+class RequestOut(Schema):
+    id: int
+    number: str
+    title: str
+    text: str
+    status: str
+    status_label: str
+    hall: HallRef
+    origin_hall: HallRef
+    department: str | None
+    category: str | None
+    priority: str
+    anonymous: bool
+    reporter: Reporter
+    location: Location
+    created_at: datetime
+    updated_at: datetime
+    first_responded_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    deadlines: Deadlines
+    overdue: bool
+    rating: str | None
+    rating_comment: str
+    merged_into: int | None
+    version: int
+    follow_code: str | None
+    allowed_verbs: list[str]
+
+
+class RequestPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    results: list[RequestOut]
+
+
+class EventOut(Schema):
+    seq: int
+    verb: str
+    verb_label: str
+    actor: str | None
+    from_status: str
+    to_status: str
+    note: str
+    public: bool
+    data: dict[str, Any]
+    created_at: datetime
+    photos: list[PhotoOut]
+
+
+class PolicyOut(Schema):
+    id: int
+    category: str | None
+    priority: str
+    first_response_seconds: int
+    parent_response_seconds: int
+    claim_seconds: int
+    claim_basis: str
+    resolution_seconds: int
+    resolution_basis: str
+    rating_window_seconds: int
+    reopen_window_seconds: int
+
+
+class PolicyPatch(Schema):
+    first_response_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    parent_response_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    claim_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    claim_basis: str | None = Field(None, pattern="^(calendar|working_days|working_hours)$")
+    resolution_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    resolution_basis: str | None = Field(None, pattern="^(calendar|working_days|working_hours)$")
+    rating_window_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+    reopen_window_seconds: int | None = Field(None, ge=1, le=366 * 86400)
+
+
+def hall_ref(hall: Hall) -> dict[str, str]:
+    return {"code": hall.code, "name": hall.name, "kind": hall.kind}
+
+
+def hall_out(hall: Hall, parent_code: str | None) -> dict[str, Any]:
+    return {**hall_ref(hall), "parent": parent_code, "path": hall.path, "address": hall.address}
+
+
+def department_out(d: Department) -> dict[str, Any]:
+    return {
+        "code": d.code,
+        "name": d.name,
+        "county": d.county.code,
+        "working_hours": d.working_hours,
+    }
+
+
+def category_out(c: Category) -> dict[str, Any]:
+    return {
+        "code": c.code,
+        "name": c.name,
+        "department": c.department.code if c.department else None,
+        "on_site": c.on_site,
+        "default_priority": c.default_priority,
+    }
+
+
+def photo_out(attachment: Any) -> dict[str, Any]:
+    return {
+        "id": attachment.pk,
+        "url": f"/api/v1/attachments/{attachment.pk}",
+        "width": attachment.width,
+        "height": attachment.height,
+    }
+
+
+def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, Any]:
+    """A request as JSON; personal data masked unless the caller handles it (§6)."""
+    full = sees_personal_data(who, req)
+    if req.anonymous and not full:
+        name = "匿名"
+    else:
+        name = req.reporter_name if full else mask_name(req.reporter_name)
+    verbs = []
+    if who is not None:
+        for verb in allowed_verbs(
+            State(req.status), dispatched=req.department_id is not None, hall_kind=req.hall.kind
+        ):
+            if verb != Verb.BREACH and can(who, verb, req, now=now):
+                verbs.append(verb.value)
+    return {
+        "id": req.pk,
+        "number": req.number,
+        "title": req.title if full else mask_text(req.title),
+        "text": req.text if full else mask_text(req.text),
+        "status": req.status,
+        "status_label": str(STATE_LABELS[State(req.status)]),
+        "hall": hall_ref(req.hall),
+        "origin_hall": hall_ref(req.origin_hall),
+        "department": req.department.code if req.department else None,
+        "category": req.category.code if req.category else None,
+        "priority": req.priority,
+        "anonymous": req.anonymous,
+        "reporter": {
+            "name": name,
+            "phone": req.reporter_phone if full else mask_phone(req.reporter_phone),
+        },
+        "location": {
+            "address": req.address if full else mask_text(req.address),
+            "lat": req.lat if full else None,
+            "lng": req.lng if full else None,
+        },
+        "created_at": req.created_at,
+        "updated_at": req.updated_at,
+        "first_responded_at": req.first_responded_at,
+        "resolved_at": req.resolved_at,
+        "closed_at": req.closed_at,
+        "deadlines": {
+            "respond_by": req.respond_by,
+            "claim_by": req.claim_by,
+            "resolve_by": req.resolve_by,
+            "rate_by": req.rate_by,
+            "reopen_until": req.reopen_until,
+            "supervise_by": req.supervise_by,
+        },
+        "overdue": req.overdue,
+        "rating": req.rating or None,
+        "rating_comment": req.rating_comment if full else mask_text(req.rating_comment),
+        "merged_into": req.merged_into_id,
+        "version": req.version,
+        "follow_code": req.follow_code if full else None,
+        "allowed_verbs": verbs,
+    }
+
+
+def event_out(event: Event, full: bool) -> dict[str, Any]:
+    """An event as JSON; actors are named only to handlers."""
+    actor = None
+    if event.actor is not None:
+        actor = str(event.actor) if full else None
+    return {
+        "seq": event.seq,
+        "verb": event.verb,
+        "verb_label": str(VERB_LABELS[Verb(event.verb)]),
+        "actor": actor if full else ("系统" if event.actor is None else None),
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "note": event.note if full else mask_text(event.note),
+        "public": event.public,
+        "data": event.data,
+        "created_at": event.created_at,
+        "photos": [photo_out(a) for a in event.attachments.all()],
+    }

@@ -1,0 +1,64 @@
+"""The in-process worker: the deadline sweep plus the django-tasks database worker."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+
+from django.conf import settings
+
+from yishiting.requests import sweep
+
+log = logging.getLogger("yishiting.worker")
+
+
+def _task_worker():  # type: ignore[no-untyped-def]
+    """A django-tasks-db worker for every queue, or None when another backend is configured."""
+    if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
+        return None
+    from django_tasks_db.management.commands.db_worker import Worker
+
+    return Worker(
+        queue_names=["*"],
+        interval=0.5,
+        batch=False,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id=f"{socket.gethostname()}-{os.getpid()}",
+        excluded_queue_names=[],
+    )
+
+
+class Background:
+    """Runs the sweep and the task worker in daemon threads until `stop()`."""
+
+    def __init__(self) -> None:
+        self.stopping = threading.Event()
+        self.tasks = _task_worker()
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> Background:
+        """Start both loops."""
+        self.threads.append(
+            threading.Thread(
+                target=sweep.run_forever, args=(self.stopping,), name="sweep", daemon=True
+            )
+        )
+        if self.tasks is not None:
+            self.threads.append(
+                threading.Thread(target=self.tasks.run, name="tasks", daemon=True)
+            )
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask both loops to stop and wait a little for them."""
+        self.stopping.set()
+        if self.tasks is not None:
+            self.tasks.running = False
+        for thread in self.threads:
+            thread.join(timeout)

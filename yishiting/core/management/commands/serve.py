@@ -1,0 +1,48 @@
+"""`yishiting serve`: the web app (ASGI) with the worker in the same process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from yishiting.core.background import Background
+
+
+def serve(host: str, port: int, *, worker: bool = True) -> None:
+    """Serve until interrupted; the worker runs in threads beside the server."""
+    import uvicorn
+
+    background = Background().start() if worker else None
+    try:
+        uvicorn.run(
+            "config.asgi:application",
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    finally:
+        if background is not None:
+            background.stop()
+
+
+class Command(BaseCommand):
+    help = "Serve Yishiting over HTTP (with the deadline sweep and task worker in-process)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--no-worker", action="store_true", help="serve only; run `yishiting worker` apart"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG and settings.SECRET_KEY == settings.DEFAULT_SECRET_KEY:
+            raise CommandError(
+                "refusing to serve with DEBUG off and the default secret key: "
+                "set YISHITING_SECRET_KEY"
+            )
+        self.stdout.write(f"serving on http://{options['host']}:{options['port']}/")
+        serve(options["host"], options["port"], worker=not options["no_worker"])

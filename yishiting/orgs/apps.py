@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class OrgsConfig(AppConfig):
+    """The org tree: halls, departments, people and their roles, categories and clocks."""
+
+    name = "yishiting.orgs"
+    label = "orgs"
+    verbose_name = _("组织架构")

@@ -1,0 +1,876 @@
+"""Every write to a request: one `do_<verb>` per verb of §3, one transaction, one event.
+
+Views, the API, the CLI and the deadline sweep all call these; nothing else saves a request.
+A transition is a conditional update on (pk, version): of two people acting at once exactly
+one wins and the other gets `conflict`, on SQLite as on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from yishiting.core.errors import (
+    ConflictError,
+    ForbiddenError,
+    IllegalTransitionError,
+    InvalidError,
+    NotFoundError,
+)
+from yishiting.orgs.models import (
+    Category,
+    ClockPolicy,
+    Department,
+    Hall,
+    HallKind,
+    Priority,
+    User,
+    calendar_overrides,
+)
+from yishiting.orgs.scope import Actor, escalation_target
+from yishiting.requests import clocks
+from yishiting.requests.models import Attachment, Channel, Event, Follower, FollowerKind, Request
+from yishiting.requests.photos import MAX_PHOTOS, Photo, clean_photo
+from yishiting.requests.states import (
+    CLOCKS_BY_STATE,
+    DEADLINE_FIELDS,
+    OPEN,
+    IllegalTransition,
+    Rating,
+    State,
+    Verb,
+    target,
+)
+
+# Clocks whose breach makes a request overdue (the rating window and reopen window do not).
+OVERDUE_CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by")
+# Verbs the system performs with no actor.
+SYSTEM_VERBS = frozenset({Verb.ESCALATE, Verb.CLOSE, Verb.BREACH})
+# Verbs that count as the first response to a resident (§5 响应率).
+RESPONSE_VERBS = frozenset(
+    {Verb.ACKNOWLEDGE, Verb.START, Verb.ESCALATE, Verb.DISPATCH, Verb.REJECT, Verb.MERGE}
+)
+MAX_TEXT = 4000
+MAX_NOTE = 2000
+NOTE_REQUIRED = frozenset({Verb.RETURN, Verb.HOLD, Verb.REOPEN, Verb.REJECT, Verb.RESOLVE})
+
+ActorArg = User | Actor | None
+Upload = IO[bytes]
+
+
+@dataclass
+class Change:
+    """What a verb does to a request beyond its state: the fields it sets and the event data."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    followers: list[tuple[int, str]] = field(default_factory=list)
+    photos: list[Photo] = field(default_factory=list)
+
+
+def _actor(actor: ActorArg) -> Actor | None:
+    if actor is None or isinstance(actor, Actor):
+        return actor
+    return Actor.of(actor)
+
+
+def _fresh(req: Request | int) -> Request:
+    pk = req.pk if isinstance(req, Request) else req
+    try:
+        return Request.objects.select_related("hall", "origin_hall", "department", "category").get(
+            pk=pk
+        )
+    except Request.DoesNotExist:
+        raise NotFoundError(f"request {pk} not found") from None
+
+
+def _note(note: str, verb: Verb) -> str:
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidError(f"note: at most {MAX_NOTE} characters")
+    if verb in NOTE_REQUIRED and not note:
+        raise InvalidError(f"{verb}: a reason or note is required")
+    return note
+
+
+def _photos(uploads: Sequence[Upload] | None) -> list[Photo]:
+    uploads = list(uploads or [])
+    if len(uploads) > MAX_PHOTOS:
+        raise InvalidError(f"at most {MAX_PHOTOS} photos")
+    return [clean_photo(u, getattr(u, "name", f"photo {i + 1}")) for i, u in enumerate(uploads)]
+
+
+# --- who may do what -----------------------------------------------------------------------
+
+
+def _local(who: Actor, req: Request) -> bool:
+    """Handles the request where it is: the hall's liaison or manager, or the dispatcher when
+    it sits in the assignment hall."""
+    if req.hall.kind == HallKind.ASSIGNMENT:
+        return who.dispatches_for(req.hall)
+    return who.handles_hall(req.hall)
+
+
+def _department_stage(req: Request) -> bool:
+    return req.department_id is not None and req.status in (
+        State.DISPATCHED,
+        State.CLAIMED,
+        State.ON_HOLD,
+    )
+
+
+def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: bool = True) -> bool:
+    """Whether `who` may perform `verb` on `req` (scope and role only, not the state)."""
+    if who is None:
+        return verb in SYSTEM_VERBS
+    dept = _department_stage(req)
+    match verb:
+        case Verb.ACKNOWLEDGE | Verb.START | Verb.ESCALATE:
+            return _local(who, req) and not (verb == Verb.ESCALATE and dept)
+        case Verb.DISPATCH:
+            return who.dispatches_for(req.hall)
+        case Verb.CLAIM | Verb.RETURN:
+            return who.officer_of(req.department_id)
+        case Verb.HOLD | Verb.RESUME | Verb.EXTEND | Verb.RESOLVE:
+            return who.officer_of(req.department_id) if dept else _local(who, req)
+        case Verb.APPROVE_EXTENSION | Verb.DENY_EXTENSION:
+            return who.dispatches_for(req.hall) if dept else who.manages_hall(req.hall)
+        case Verb.RATE | Verb.REOPEN:
+            return req.reporter_id is not None and req.reporter_id == who.user.pk
+        case Verb.REJECT:
+            if req.hall.kind == HallKind.ASSIGNMENT:
+                return who.dispatches_for(req.hall)
+            return who.manages_hall(req.hall)
+        case Verb.MERGE:
+            return _local(who, req) or who.dispatches_for(req.hall)
+        case Verb.SUPERVISE:
+            return (
+                who.leads(req.hall) or who.dispatches_for(req.hall) or who.on_duty(req.hall, now)
+            )
+        case Verb.COMMENT:
+            inside = who.sees_internal(req.hall, req.origin_hall, req.department_id)
+            if not public:
+                return inside
+            return inside or Follower.objects.filter(request=req, user=who.user).exists()
+        case Verb.COSIGN:
+            return req.reporter_id != who.user.pk
+    return False
+
+
+def _check(who: Actor | None, verb: Verb, req: Request, now: datetime, **kw: Any) -> State:
+    """Scope first (403), then the transition table (409); returns the target state."""
+    if not can(who, verb, req, now=now, public=kw.pop("public", True)):
+        raise ForbiddenError(f"you may not {verb} request {req.pk}")
+    try:
+        return target(
+            verb,
+            State(req.status),
+            dispatched=req.department_id is not None,
+            hall_kind=req.hall.kind,
+            **kw,
+        )
+    except IllegalTransition as exc:
+        raise IllegalTransitionError(f"request {req.pk} is {req.status}: {exc}") from None
+
+
+# --- clocks ---------------------------------------------------------------------------------
+
+
+def _calendar() -> clocks.WorkCalendar:
+    return clocks.WorkCalendar(calendar_overrides())
+
+
+def _clock_fields(
+    req: Request,
+    verb: Verb,
+    to: State,
+    now: datetime,
+    *,
+    department: Department | None,
+    handled_through: datetime | None,
+    supervise_by: datetime | None = None,
+    extension_until: datetime | None = None,
+) -> dict[str, Any]:
+    """The deadline columns after `verb` moves `req` to `to` (§4, states.CLOCKS_BY_STATE)."""
+    policy = ClockPolicy.for_request(req.category_id, req.priority)
+    cal = _calendar()
+    hours = department.hours() if department is not None else clocks.DEFAULT_HOURS
+    new: dict[str, Any] = {f: getattr(req, f) for f in DEADLINE_FIELDS}
+    fresh: set[str] = set()
+    remaining = req.resolve_remaining
+
+    def start(name: str, seconds: int, basis: str = clocks.Basis.CALENDAR) -> None:
+        new[name] = clocks.add(now, seconds, clocks.Basis(basis), cal, hours)
+        fresh.add(name)
+
+    if to != req.status or verb == Verb.REOPEN:
+        match to:
+            case State.SUBMITTED:
+                start("respond_by", policy.first_response_seconds)
+            case State.ESCALATED:
+                start("respond_by", policy.parent_response_seconds)
+            case State.DISPATCHED:
+                start("claim_by", policy.claim_seconds, policy.claim_basis)
+            case State.ACKNOWLEDGED | State.IN_PROGRESS | State.CLAIMED:
+                if verb == Verb.RESUME:
+                    start("resolve_by", remaining or 0, policy.resolution_basis)
+                elif not (verb == Verb.START and new["resolve_by"]):
+                    start("resolve_by", policy.resolution_seconds, policy.resolution_basis)
+            case State.ON_HOLD:
+                remaining = clocks.elapsed(
+                    now, new["resolve_by"], clocks.Basis(policy.resolution_basis), cal, hours
+                )
+            case State.RESOLVED:
+                start("rate_by", policy.rating_window_seconds)
+            case State.CLOSED:
+                start("reopen_until", policy.reopen_window_seconds)
+    if verb == Verb.APPROVE_EXTENSION:
+        new["resolve_by"] = req.extension_until
+        fresh.add("resolve_by")
+    running = CLOCKS_BY_STATE[to]
+    for name in DEADLINE_FIELDS:
+        if name not in running:
+            new[name] = None
+    new["supervise_by"] = req.supervise_by if to in OPEN else None
+    if supervise_by is not None:
+        new["supervise_by"] = supervise_by
+        fresh.add("supervise_by")
+
+    # The sweep has acted on every deadline before next_due_at and none from it on; keep that
+    # true: fresh deadlines are pending, kept ones only if not yet acted on.
+    active = {
+        n: new[n] for n in (*DEADLINE_FIELDS, "supervise_by") if new[n] and n != "reopen_until"
+    }
+    pending = [d for n, d in active.items() if n in fresh]
+    for n, d in active.items():
+        if n in fresh:
+            continue
+        if handled_through is not None:
+            if d > handled_through:
+                pending.append(d)
+        elif req.next_due_at is not None and d >= req.next_due_at:
+            pending.append(d)
+    new["next_due_at"] = min(pending, default=None)
+    new["overdue"] = any(d <= now for n, d in active.items() if n in OVERDUE_CLOCKS)
+    new["resolve_remaining"] = remaining if to == State.ON_HOLD else None
+    new["extension_until"] = extension_until if to == req.status else None
+    if verb in (Verb.APPROVE_EXTENSION, Verb.DENY_EXTENSION):
+        new["extension_until"] = None
+    elif verb not in (Verb.EXTEND,) and to == req.status:
+        new["extension_until"] = req.extension_until
+    return new
+
+
+# --- the one write path -----------------------------------------------------------------------
+
+
+def _commit(
+    req: Request,
+    verb: Verb,
+    who: Actor | None,
+    to: State,
+    now: datetime,
+    *,
+    note: str = "",
+    public: bool = True,
+    change: Change | None = None,
+    handled_through: datetime | None = None,
+    supervise_by: datetime | None = None,
+    extension_until: datetime | None = None,
+) -> Request:
+    change = change or Change()
+    department = change.fields.get("department", req.department)
+    fields = _clock_fields(
+        req,
+        verb,
+        to,
+        now,
+        department=department,
+        handled_through=handled_through,
+        supervise_by=supervise_by,
+        extension_until=extension_until,
+    )
+    fields.update(change.fields)
+    fields["status"] = to
+    if who is not None and verb in RESPONSE_VERBS and req.first_responded_at is None:
+        fields["first_responded_at"] = now
+    saved: list[Attachment] = []
+    try:
+        with transaction.atomic():
+            updated = Request.objects.filter(pk=req.pk, version=req.version).update(
+                version=req.version + 1, updated_at=now, **fields
+            )
+            if updated != 1:
+                raise ConflictError(f"request {req.pk} was changed by someone else; reload it")
+            event = Event.objects.create(
+                request_id=req.pk,
+                seq=req.version + 1,
+                verb=verb,
+                actor=who.user if who else None,
+                from_status=req.status,
+                to_status=to,
+                note=note,
+                public=public,
+                data=change.data,
+                created_at=now,
+            )
+            _attach(req.pk, event, change.photos, now, saved)
+            _follow(req.pk, change.followers, now)
+    except IntegrityError:
+        _discard(saved)
+        raise ConflictError(f"request {req.pk} was changed by someone else; reload it") from None
+    except BaseException:
+        _discard(saved)
+        raise
+    return _fresh(req.pk)
+
+
+def _attach(
+    request_id: int, event: Event, photos: Iterable[Photo], now: datetime, saved: list[Attachment]
+) -> None:
+    for photo in photos:
+        attachment = Attachment(
+            request_id=request_id,
+            event=event,
+            content_type=photo.content_type,
+            size=photo.content.size,
+            width=photo.width,
+            height=photo.height,
+            sha256=photo.sha256,
+            created_at=now,
+        )
+        attachment.file.save(photo.content.name or "photo.jpg", photo.content, save=False)
+        saved.append(attachment)
+        attachment.save()
+
+
+def _discard(saved: list[Attachment]) -> None:
+    """Remove files written by a transaction that did not commit."""
+    for attachment in saved:
+        attachment.file.storage.delete(attachment.file.name)
+
+
+def _follow(request_id: int, followers: Iterable[tuple[int, str]], now: datetime) -> None:
+    for user_id, kind in followers:
+        Follower.objects.get_or_create(
+            request_id=request_id, user_id=user_id, defaults={"kind": kind, "created_at": now}
+        )
+
+
+# --- the verbs --------------------------------------------------------------------------------
+
+
+def do_submit(
+    *,
+    actor: ActorArg,
+    hall: Hall | str,
+    text: str,
+    title: str = "",
+    category: Category | str | None = None,
+    priority: str | None = None,
+    anonymous: bool = False,
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    address: str = "",
+    lat: float | None = None,
+    lng: float | None = None,
+    channel: str = Channel.WEB,
+    photos: Sequence[Upload] | None = None,
+    now: datetime | None = None,
+) -> Request:
+    """A resident raises a problem in a hall, or a liaison captures one on their behalf."""
+    now = now or timezone.now()
+    who = _actor(actor)
+    hall = _hall(hall)
+    if hall.kind in (HallKind.ASSIGNMENT, HallKind.COUNTY):
+        raise InvalidError("hall: requests are raised in a village, community or other local hall")
+    text = (text or "").strip()
+    if not text:
+        raise InvalidError("text: describe the problem")
+    if len(text) > MAX_TEXT:
+        raise InvalidError(f"text: at most {MAX_TEXT} characters")
+    title = (title or "").strip() or _title_from(text)
+    if len(title) > 100:
+        raise InvalidError("title: at most 100 characters")
+    cat = _category(category)
+    if priority is None:
+        priority = cat.default_priority if cat else Priority.NORMAL
+    if priority not in Priority.values:
+        raise InvalidError(f"priority: one of {', '.join(Priority.values)}")
+    if (lat is None) != (lng is None):
+        raise InvalidError("location: give both lat and lng")
+    if lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180):  # type: ignore[operator]
+        raise InvalidError("location: lat/lng out of range")
+    if len(address) > 200 or len(reporter_name) > 50 or len(reporter_phone) > 20:
+        raise InvalidError("reporter or address too long")
+    on_behalf = who is not None and (channel == Channel.CAPTURE or (
+        who.handles_hall(hall) and bool(reporter_name or reporter_phone)
+    ))
+    if channel == Channel.CAPTURE and not (who and who.handles_hall(hall)):
+        raise ForbiddenError("only the hall's liaison may capture a request on someone's behalf")
+    reporter = None if (who is None or on_behalf) else who.user
+    if reporter is not None and not anonymous:
+        reporter_name = reporter_name or reporter.display_name
+        reporter_phone = reporter_phone or reporter.phone
+    if anonymous:
+        reporter_name = ""
+    cleaned = _photos(photos)
+    req = Request(
+        hall=hall,
+        origin_hall=hall,
+        category=cat,
+        department=None,
+        priority=priority,
+        title=title,
+        text=text,
+        status=State.SUBMITTED,
+        channel=Channel.CAPTURE if on_behalf else channel,
+        reporter=reporter,
+        reporter_name=reporter_name.strip(),
+        reporter_phone=reporter_phone.strip(),
+        anonymous=anonymous,
+        address=address.strip(),
+        lat=lat,
+        lng=lng,
+        created_at=now,
+        updated_at=now,
+    )
+    fields = _clock_fields(
+        req, Verb.SUBMIT, State.SUBMITTED, now, department=None, handled_through=None
+    )
+    for name, value in fields.items():
+        setattr(req, name, value)
+    saved: list[Attachment] = []
+    try:
+        with transaction.atomic():
+            req.save()
+            event = Event.objects.create(
+                request=req,
+                seq=1,
+                verb=Verb.SUBMIT,
+                actor=who.user if who else None,
+                to_status=State.SUBMITTED,
+                data={"hall": hall.code, "channel": req.channel},
+                created_at=now,
+            )
+            _attach(req.pk, event, cleaned, now, saved)
+            if reporter is not None:
+                _follow(req.pk, [(reporter.pk, FollowerKind.REPORTER)], now)
+    except BaseException:
+        _discard(saved)
+        raise
+    return _fresh(req.pk)
+
+
+def _title_from(text: str) -> str:
+    first = text.splitlines()[0].strip()
+    return first[:30] + ("…" if len(first) > 30 else "")
+
+
+def _hall(hall: Hall | str) -> Hall:
+    if isinstance(hall, Hall):
+        return hall
+    try:
+        return Hall.objects.get(code=hall)
+    except Hall.DoesNotExist:
+        raise InvalidError(f"hall: no hall with code {hall!r}") from None
+
+
+def _category(category: Category | str | None) -> Category | None:
+    if category is None or isinstance(category, Category):
+        return category
+    try:
+        return Category.objects.get(code=category)
+    except Category.DoesNotExist:
+        raise InvalidError(f"category: no category with code {category!r}") from None
+
+
+def _department(code: Department | str, county_code: str) -> Department:
+    if isinstance(code, Department):
+        department = code
+    else:
+        department = Department.objects.select_related("county").filter(code=code).first()
+        if department is None:
+            raise InvalidError(f"department: no department with code {code!r}")
+    if department.county.code != county_code:
+        raise InvalidError("department: not a department of this county")
+    return department
+
+
+def _simple(
+    verb: Verb,
+    req: Request | int,
+    actor: ActorArg,
+    note: str,
+    now: datetime | None,
+    change: Change | None = None,
+    photos: Sequence[Upload] | None = None,
+    public: bool = True,
+) -> Request:
+    """Verbs that only move the state (and maybe attach photos)."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, verb, req, now, public=public)
+    note = _note(note, verb)
+    change = change or Change()
+    change.photos = _photos(photos)
+    return _commit(req, verb, who, to, now, note=note, change=change, public=public)
+
+
+def do_acknowledge(
+    req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
+) -> Request:
+    """The hall's liaison answers the resident (the 5-minute response)."""
+    return _simple(Verb.ACKNOWLEDGE, req, actor, note, now)
+
+
+def do_start(
+    req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
+) -> Request:
+    """The hall handles it locally."""
+    return _simple(Verb.START, req, actor, note, now)
+
+
+def do_escalate(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    note: str = "",
+    now: datetime | None = None,
+    handled_through: datetime | None = None,
+) -> Request:
+    """Send it up the tree: to the parent hall, or from a township to the assignment hall."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.ESCALATE, req, now)
+    up = escalation_target(req.hall)
+    if up is None:
+        raise IllegalTransitionError("the assignment hall has nowhere to escalate to")
+    data: dict[str, Any] = {"hall": up.code, "from_hall": req.hall.code}
+    if who is None:
+        data["auto"] = True
+    change = Change(fields={"hall": up}, data=data)
+    return _commit(
+        req, Verb.ESCALATE, who, to, now, note=_note(note, Verb.ESCALATE), change=change,
+        handled_through=handled_through,
+    )
+
+
+def do_dispatch(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    department: Department | str,
+    category: Category | str | None = None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """The assignment hall hands the request to a department."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.DISPATCH, req, now)
+    dept = _department(department, req.hall.county_code)
+    fields: dict[str, Any] = {"department": dept}
+    data: dict[str, Any] = {"department": dept.code, "from_hall_kind": req.hall.kind}
+    cat = _category(category)
+    if cat is not None:
+        fields["category"] = cat
+        data["category"] = cat.code
+    return _commit(
+        req, Verb.DISPATCH, who, to, now, note=_note(note, Verb.DISPATCH),
+        change=Change(fields=fields, data=data),
+    )
+
+
+def do_claim(
+    req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
+) -> Request:
+    """The department takes the request on (签收)."""
+    return _simple(Verb.CLAIM, req, actor, note, now)
+
+
+def do_return(
+    req: Request | int, *, actor: ActorArg, reason: str, now: datetime | None = None
+) -> Request:
+    """The department sends it back to the assignment hall (退单), with a reason."""
+    change = Change(fields={"department": None}, data={"department": None})
+    return _simple(Verb.RETURN, req, actor, reason, now, change)
+
+
+def do_hold(
+    req: Request | int, *, actor: ActorArg, reason: str, now: datetime | None = None
+) -> Request:
+    """Pause the resolution clock (挂起), with a reason."""
+    return _simple(Verb.HOLD, req, actor, reason, now)
+
+
+def do_resume(
+    req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
+) -> Request:
+    """Restart the resolution clock with the time that was left."""
+    return _simple(Verb.RESUME, req, actor, note, now)
+
+
+def do_extend(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    until: datetime,
+    reason: str,
+    now: datetime | None = None,
+) -> Request:
+    """The handler asks, before the deadline, for more time."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.EXTEND, req, now)
+    if not reason.strip():
+        raise InvalidError("extend: a reason is required")
+    if until.tzinfo is None:
+        raise InvalidError("until: give a time zone")
+    if req.resolve_by is None or until <= req.resolve_by:
+        raise InvalidError("until: must be later than the current deadline")
+    if req.resolve_by <= now:
+        raise InvalidError("extend: the deadline has already passed; ask before it")
+    if req.extension_until is not None:
+        raise InvalidError("extend: an extension request is already waiting for a decision")
+    return _commit(
+        req, Verb.EXTEND, who, to, now, note=_note(reason, Verb.EXTEND),
+        change=Change(data={"until": until.isoformat()}), extension_until=until,
+    )
+
+
+def _decide_extension(
+    verb: Verb, req: Request | int, actor: ActorArg, note: str, now: datetime | None
+) -> Request:
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, verb, req, now)
+    if req.extension_until is None:
+        raise IllegalTransitionError("there is no extension request to decide")
+    data = {"until": req.extension_until.isoformat()}
+    return _commit(req, verb, who, to, now, note=_note(note, verb), change=Change(data=data))
+
+
+def do_approve_extension(
+    req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
+) -> Request:
+    """Grant the requested extension: the resolution deadline moves."""
+    return _decide_extension(Verb.APPROVE_EXTENSION, req, actor, note, now)
+
+
+def do_deny_extension(
+    req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
+) -> Request:
+    """Refuse the requested extension: the deadline stays."""
+    return _decide_extension(Verb.DENY_EXTENSION, req, actor, note, now)
+
+
+def do_resolve(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    note: str,
+    photos: Sequence[Upload] | None = None,
+    now: datetime | None = None,
+) -> Request:
+    """The handler reports the fix, with photo proof where the category needs it."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.RESOLVE, req, now)
+    note = _note(note, Verb.RESOLVE)
+    cleaned = _photos(photos)
+    if req.category is not None and req.category.on_site and not cleaned:
+        raise InvalidError(f"resolve: {req.category.name} needs a photo of the fix")
+    late = req.resolve_by is not None and req.resolve_by < now
+    change = Change(fields={"resolved_at": now}, data={"late": late}, photos=cleaned)
+    return _commit(req, Verb.RESOLVE, who, to, now, note=note, change=change)
+
+
+def do_rate(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    rating: str,
+    comment: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """The reporter rates the fix; 不满意 waits for review instead of closing (§3.1)."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    if rating not in Rating.values:
+        raise InvalidError(f"rating: one of {', '.join(Rating.values)}")
+    to = _check(who, Verb.RATE, req, now, rating=Rating(rating))
+    comment = _note(comment, Verb.RATE)
+    fields: dict[str, Any] = {"rating": rating, "rating_comment": comment[:500]}
+    if to == State.CLOSED:
+        fields["closed_at"] = now
+    change = Change(fields=fields, data={"rating": rating})
+    return _commit(req, Verb.RATE, who, to, now, note=comment, change=change)
+
+
+def do_reopen(
+    req: Request | int, *, actor: ActorArg, reason: str, now: datetime | None = None
+) -> Request:
+    """The reporter says the problem came back (反弹): back to its last handler."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.REOPEN, req, now)
+    if req.status == State.CLOSED and (req.reopen_until is None or req.reopen_until < now):
+        raise IllegalTransitionError("the 30-day reopen window has ended")
+    change = Change(
+        fields={"reopen_count": req.reopen_count + 1, "closed_at": None, "rating": ""},
+        data={"rebound": True},
+    )
+    return _commit(req, Verb.REOPEN, who, to, now, note=_note(reason, Verb.REOPEN), change=change)
+
+
+def do_close(
+    req: Request | int,
+    *,
+    now: datetime | None = None,
+    handled_through: datetime | None = None,
+) -> Request:
+    """The rating window ended without a rating: closed as not rated."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    to = _check(None, Verb.CLOSE, req, now)
+    change = Change(fields={"closed_at": now}, data={"unrated": True})
+    return _commit(req, Verb.CLOSE, None, to, now, change=change, handled_through=handled_through)
+
+
+def do_reject(
+    req: Request | int, *, actor: ActorArg, reason: str, now: datetime | None = None
+) -> Request:
+    """Not accepted (不予受理), with a public reason."""
+    return _simple(Verb.REJECT, req, actor, reason, now)
+
+
+def do_merge(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    into: Request | int,
+    note: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """A duplicate joins its primary; its reporter follows the primary from now on."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.MERGE, req, now)
+    try:
+        primary = _fresh(into)
+    except NotFoundError:
+        raise InvalidError(f"into: no request {into}") from None
+    if primary.pk == req.pk:
+        raise InvalidError("into: a request cannot be merged into itself")
+    if primary.status not in OPEN and primary.status != State.RESOLVED:
+        raise InvalidError("into: the primary request is no longer open")
+    if primary.hall.county_code != req.hall.county_code:
+        raise InvalidError("into: the primary request is in another county")
+    moved = list(req.followers.values_list("user_id", flat=True))
+    if req.reporter_id and req.reporter_id not in moved:
+        moved.append(req.reporter_id)
+    change = Change(fields={"merged_into": primary}, data={"into": primary.pk})
+    with transaction.atomic():
+        result = _commit(req, Verb.MERGE, who, to, now, note=_note(note, Verb.MERGE), change=change)
+        _follow(primary.pk, [(u, FollowerKind.MERGED) for u in moved], now)
+    return result
+
+
+def do_supervise(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    until: datetime,
+    note: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """A supervision order (督办) with its own deadline."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.SUPERVISE, req, now)
+    if until.tzinfo is None:
+        raise InvalidError("until: give a time zone")
+    if until <= now:
+        raise InvalidError("until: must be in the future")
+    return _commit(
+        req, Verb.SUPERVISE, who, to, now, note=_note(note, Verb.SUPERVISE),
+        change=Change(data={"until": until.isoformat()}), supervise_by=until,
+    )
+
+
+def do_comment(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    note: str,
+    public: bool = True,
+    photos: Sequence[Upload] | None = None,
+    now: datetime | None = None,
+) -> Request:
+    """A public or internal comment."""
+    if not (note or "").strip():
+        raise InvalidError("comment: write something")
+    return _simple(Verb.COMMENT, req, actor, note, now, photos=photos, public=public)
+
+
+def do_cosign(
+    req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
+) -> Request:
+    """我也遇到: a resident with the same problem follows this request instead of filing again."""
+    now = now or timezone.now()
+    req = _fresh(req)
+    who = _actor(actor)
+    to = _check(who, Verb.COSIGN, req, now)
+    assert who is not None
+    if Follower.objects.filter(request=req, user=who.user).exists():
+        raise IllegalTransitionError("you already follow this request")
+    change = Change(followers=[(who.user.pk, FollowerKind.COSIGNER)])
+    return _commit(req, Verb.COSIGN, who, to, now, note=_note(note, Verb.COSIGN), change=change)
+
+
+def do_breach(req: Request, *, clocks_due: list[str], now: datetime) -> Request:
+    """The sweep records missed clocks (no state change): the request turns overdue."""
+    to = _check(None, Verb.BREACH, req, now)
+    change = Change(data={"clocks": clocks_due})
+    return _commit(
+        req, Verb.BREACH, None, to, now, change=change, handled_through=req.next_due_at
+    )
+
+
+VERB_ACTIONS = {
+    Verb.ACKNOWLEDGE: do_acknowledge,
+    Verb.START: do_start,
+    Verb.ESCALATE: do_escalate,
+    Verb.DISPATCH: do_dispatch,
+    Verb.CLAIM: do_claim,
+    Verb.RETURN: do_return,
+    Verb.HOLD: do_hold,
+    Verb.RESUME: do_resume,
+    Verb.EXTEND: do_extend,
+    Verb.APPROVE_EXTENSION: do_approve_extension,
+    Verb.DENY_EXTENSION: do_deny_extension,
+    Verb.RESOLVE: do_resolve,
+    Verb.RATE: do_rate,
+    Verb.REOPEN: do_reopen,
+    Verb.REJECT: do_reject,
+    Verb.MERGE: do_merge,
+    Verb.SUPERVISE: do_supervise,
+    Verb.COMMENT: do_comment,
+    Verb.COSIGN: do_cosign,
+}

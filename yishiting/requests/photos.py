@@ -1,0 +1,72 @@
+"""Photo uploads: checked, re-encoded without EXIF (GPS included), bounded in size."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from dataclasses import dataclass
+from typing import IO
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from yishiting.core.errors import InvalidError, TooLargeError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF", "MPO"}
+MAX_PHOTOS = 9
+# Longest side kept; phones send 4000 px photos that nobody needs at full size.
+MAX_SIDE = 2560
+
+
+@dataclass
+class Photo:
+    """A cleaned photo ready to be stored."""
+
+    content: ContentFile
+    content_type: str
+    width: int
+    height: int
+    sha256: str
+
+
+def clean_photo(upload: IO[bytes], name: str = "photo") -> Photo:
+    """Validate an uploaded image and re-encode it; refuse anything that is not a real image."""
+    limit = settings.YISHITING_MAX_UPLOAD_BYTES
+    raw = upload.read(limit + 1)
+    if len(raw) > limit:
+        raise TooLargeError(f"{name}: larger than {limit // (1024 * 1024)} MB")
+    if not raw:
+        raise InvalidError(f"{name}: empty file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw))
+            if image.format not in ACCEPTED_FORMATS:
+                raise InvalidError(f"{name}: only JPEG, PNG, WebP or GIF images are accepted")
+            if image.width * image.height > settings.YISHITING_MAX_IMAGE_PIXELS:
+                raise InvalidError(f"{name}: image dimensions too large")
+            image.load()
+            image = ImageOps.exif_transpose(image)
+    except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InvalidError(f"{name}: not a valid image") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InvalidError(f"{name}: damaged image ({exc.__class__.__name__})") from None
+    image.thumbnail((MAX_SIDE, MAX_SIDE))
+    has_alpha = image.mode in ("RGBA", "LA") or "transparency" in image.info
+    out = io.BytesIO()
+    if has_alpha:
+        image.convert("RGBA").save(out, "PNG", optimize=True)
+        content_type, ext = "image/png", "png"
+    else:
+        image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
+        content_type, ext = "image/jpeg", "jpg"
+    data = out.getvalue()
+    return Photo(
+        content=ContentFile(data, name=f"photo.{ext}"),
+        content_type=content_type,
+        width=image.width,
+        height=image.height,
+        sha256=hashlib.sha256(data).hexdigest(),
+    )

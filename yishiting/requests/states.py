@@ -1,0 +1,273 @@
+"""States, verbs and the transition table of PRODUCT.md §3: pure data, no database.
+
+Everything that decides *whether* a verb may move a request, and *where to*, lives here;
+`actions.py` decides *who* may and writes the result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class State(StrEnum):
+    """The states of a request (§3)."""
+
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    ESCALATED = "escalated"
+    DISPATCHED = "dispatched"
+    CLAIMED = "claimed"
+    ON_HOLD = "on_hold"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    MERGED = "merged"
+
+
+STATE_LABELS: dict[State, Any] = {
+    State.SUBMITTED: _("待响应"),
+    State.ACKNOWLEDGED: _("已响应"),
+    State.IN_PROGRESS: _("办理中"),
+    State.ESCALATED: _("已上报"),
+    State.DISPATCHED: _("已派单"),
+    State.CLAIMED: _("已签收"),
+    State.ON_HOLD: _("挂起"),
+    State.RESOLVED: _("已办结"),
+    State.CLOSED: _("已关闭"),
+    State.REJECTED: _("不予受理"),
+    State.MERGED: _("已合并"),
+}
+STATE_CHOICES = [(s.value, STATE_LABELS[s]) for s in State]
+
+# Terminal: nothing moves a request out of these (closed may still be reopened, see REOPENABLE).
+TERMINAL = frozenset({State.CLOSED, State.REJECTED, State.MERGED})
+OPEN = frozenset(State) - TERMINAL - {State.RESOLVED}
+# States in which someone is working on the request and the resolution clock runs.
+HANDLING = frozenset({State.ACKNOWLEDGED, State.IN_PROGRESS, State.CLAIMED})
+
+
+class Verb(StrEnum):
+    """The verbs of §3; each is one action writing one event."""
+
+    SUBMIT = "submit"
+    ACKNOWLEDGE = "acknowledge"
+    START = "start"
+    ESCALATE = "escalate"
+    DISPATCH = "dispatch"
+    CLAIM = "claim"
+    RETURN = "return"
+    HOLD = "hold"
+    RESUME = "resume"
+    EXTEND = "extend"
+    APPROVE_EXTENSION = "approve_extension"
+    DENY_EXTENSION = "deny_extension"
+    RESOLVE = "resolve"
+    RATE = "rate"
+    REOPEN = "reopen"
+    CLOSE = "close"
+    REJECT = "reject"
+    MERGE = "merge"
+    SUPERVISE = "supervise"
+    COMMENT = "comment"
+    COSIGN = "cosign"
+    # System-only: the deadline sweep records a missed clock (no state change).
+    BREACH = "breach"
+
+
+VERB_LABELS: dict[Verb, Any] = {
+    Verb.SUBMIT: _("提交诉求"),
+    Verb.ACKNOWLEDGE: _("响应"),
+    Verb.START: _("就地办理"),
+    Verb.ESCALATE: _("上报"),
+    Verb.DISPATCH: _("派单"),
+    Verb.CLAIM: _("签收"),
+    Verb.RETURN: _("退单"),
+    Verb.HOLD: _("挂起"),
+    Verb.RESUME: _("恢复办理"),
+    Verb.EXTEND: _("申请延期"),
+    Verb.APPROVE_EXTENSION: _("批准延期"),
+    Verb.DENY_EXTENSION: _("驳回延期"),
+    Verb.RESOLVE: _("办结"),
+    Verb.RATE: _("评价"),
+    Verb.REOPEN: _("重新打开"),
+    Verb.CLOSE: _("关闭"),
+    Verb.REJECT: _("不予受理"),
+    Verb.MERGE: _("合并"),
+    Verb.SUPERVISE: _("督办"),
+    Verb.COMMENT: _("留言"),
+    Verb.COSIGN: _("我也遇到"),
+    Verb.BREACH: _("超时"),
+}
+VERB_CHOICES = [(v.value, VERB_LABELS[v]) for v in Verb]
+
+# Marker targets resolved by `target()` from the request's context.
+SAME = "same"
+HANDLER = "handler"  # back to the last handler's state: claimed if a department has it, else in_progress
+BY_RATING = "by_rating"
+
+S = State
+ANY = frozenset(State)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """From which states a verb is legal and where it leads."""
+
+    sources: frozenset[State]
+    to: State | str
+
+
+TRANSITIONS: dict[Verb, Transition] = {
+    Verb.ACKNOWLEDGE: Transition(frozenset({S.SUBMITTED, S.ESCALATED}), S.ACKNOWLEDGED),
+    Verb.START: Transition(frozenset({S.ACKNOWLEDGED}), S.IN_PROGRESS),
+    Verb.ESCALATE: Transition(frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.IN_PROGRESS}), S.ESCALATED),
+    Verb.DISPATCH: Transition(frozenset({S.ACKNOWLEDGED, S.ESCALATED}), S.DISPATCHED),
+    Verb.CLAIM: Transition(frozenset({S.DISPATCHED}), S.CLAIMED),
+    Verb.RETURN: Transition(frozenset({S.DISPATCHED, S.CLAIMED}), S.ESCALATED),
+    Verb.HOLD: Transition(frozenset({S.IN_PROGRESS, S.CLAIMED}), S.ON_HOLD),
+    Verb.RESUME: Transition(frozenset({S.ON_HOLD}), HANDLER),
+    Verb.EXTEND: Transition(frozenset({S.IN_PROGRESS, S.CLAIMED}), SAME),
+    Verb.APPROVE_EXTENSION: Transition(frozenset({S.IN_PROGRESS, S.CLAIMED}), SAME),
+    Verb.DENY_EXTENSION: Transition(frozenset({S.IN_PROGRESS, S.CLAIMED}), SAME),
+    Verb.RESOLVE: Transition(frozenset({S.IN_PROGRESS, S.CLAIMED}), S.RESOLVED),
+    Verb.RATE: Transition(frozenset({S.RESOLVED}), BY_RATING),
+    Verb.REOPEN: Transition(frozenset({S.RESOLVED, S.CLOSED}), HANDLER),
+    Verb.CLOSE: Transition(frozenset({S.RESOLVED}), S.CLOSED),
+    Verb.REJECT: Transition(frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.ESCALATED}), S.REJECTED),
+    Verb.MERGE: Transition(OPEN, S.MERGED),
+    Verb.SUPERVISE: Transition(OPEN, SAME),
+    Verb.COMMENT: Transition(ANY, SAME),
+    Verb.COSIGN: Transition(ANY - {S.MERGED, S.REJECTED}, SAME),
+    Verb.BREACH: Transition(ANY - TERMINAL, SAME),
+}
+
+
+class Rating(StrEnum):
+    """The reporter's rating (§3): 满意 / 基本满意 / 不满意."""
+
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+
+
+RATING_LABELS: dict[Rating, Any] = {
+    Rating.SATISFIED: _("满意"),
+    Rating.BASICALLY_SATISFIED: _("基本满意"),
+    Rating.DISSATISFIED: _("不满意"),
+}
+RATING_CHOICES = [(r.value, RATING_LABELS[r]) for r in Rating]
+
+
+class IllegalTransition(Exception):
+    """The verb is not allowed from the request's current state."""
+
+
+def target(
+    verb: Verb,
+    state: State,
+    *,
+    dispatched: bool = False,
+    rating: Rating | None = None,
+    hall_kind: str | None = None,
+) -> State:
+    """The state `verb` leads to from `state`, or IllegalTransition.
+
+    `dispatched`: a department holds the request (reopen and resume go back to `claimed`).
+    `rating`: for `rate`; 不满意 keeps the request resolved, awaiting review (§3.1).
+    `hall_kind`: the current hall's kind; dispatch happens only at the assignment hall and
+    nothing escalates beyond it.
+    """
+    transition = TRANSITIONS.get(verb)
+    if transition is None or state not in transition.sources:
+        raise IllegalTransition(f"{verb} is not allowed from {state}")
+    if verb == Verb.DISPATCH and hall_kind != "assignment":
+        raise IllegalTransition("dispatch happens only at the county's assignment hall")
+    if verb == Verb.ESCALATE and hall_kind == "assignment":
+        raise IllegalTransition("the assignment hall dispatches; it has no parent to escalate to")
+    to = transition.to
+    if to == SAME:
+        return state
+    if to == HANDLER:
+        return S.CLAIMED if dispatched else S.IN_PROGRESS
+    if to == BY_RATING:
+        if rating is None:
+            raise IllegalTransition("rate needs a rating")
+        return S.RESOLVED if rating == Rating.DISSATISFIED else S.CLOSED
+    return State(to)
+
+
+def allowed_verbs(state: State, *, dispatched: bool = False, hall_kind: str | None = None) -> list[Verb]:
+    """Verbs legal from `state` (for pages and the API to offer)."""
+    out = []
+    for verb in TRANSITIONS:
+        try:
+            target(verb, state, dispatched=dispatched, hall_kind=hall_kind, rating=Rating.SATISFIED)
+        except IllegalTransition:
+            continue
+        out.append(verb)
+    return out
+
+
+# Which deadlines run in each state (§4). The case engine keeps exactly these set, and the
+# stateful test checks it after every step.
+CLOCKS_BY_STATE: dict[State, frozenset[str]] = {
+    S.SUBMITTED: frozenset({"respond_by"}),
+    S.ESCALATED: frozenset({"respond_by"}),
+    S.ACKNOWLEDGED: frozenset({"resolve_by"}),
+    S.IN_PROGRESS: frozenset({"resolve_by"}),
+    S.DISPATCHED: frozenset({"claim_by"}),
+    S.CLAIMED: frozenset({"resolve_by"}),
+    S.ON_HOLD: frozenset(),
+    S.RESOLVED: frozenset({"rate_by"}),
+    S.CLOSED: frozenset({"reopen_until"}),
+    S.REJECTED: frozenset(),
+    S.MERGED: frozenset(),
+}
+DEADLINE_FIELDS = ("respond_by", "claim_by", "resolve_by", "rate_by", "reopen_until")
+
+
+@dataclass
+class Replayed:
+    """A request's state rebuilt from its events alone."""
+
+    status: State
+    hall: str
+    department: str | None
+
+
+def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
+    """Rebuild status, hall and department from event rows in order (verb, to_status, data)."""
+    result: Replayed | None = None
+    for event in events:
+        verb = Verb(event["verb"])
+        data = event.get("data") or {}
+        if verb == Verb.SUBMIT:
+            result = Replayed(State(event["to_status"]), data["hall"], None)
+            continue
+        if result is None:
+            raise ValueError("the first event must be a submit")
+        expected = target(
+            verb,
+            result.status,
+            dispatched=result.department is not None,
+            rating=Rating(data["rating"]) if verb == Verb.RATE else None,
+            hall_kind=data.get("from_hall_kind"),
+        )
+        if expected != State(event["to_status"]):
+            raise ValueError(f"event {verb} leads to {event['to_status']}, the table says {expected}")
+        result.status = expected
+        if "hall" in data:
+            result.hall = data["hall"]
+        if verb == Verb.DISPATCH:
+            result.department = data["department"]
+        elif verb == Verb.RETURN:
+            result.department = None
+    if result is None:
+        raise ValueError("no events")
+    return result

@@ -1,0 +1,82 @@
+"""The deadline sweep: acts on every clock that has run out (§4).
+
+It reads only rows whose `next_due_at` has passed (a partial index), so its cost follows the
+number of due items, not the number of requests. Each item is acted on through the actions,
+guarded by the request's version: two sweeps running at once never act on a deadline twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from yishiting.core.errors import ActionError
+from yishiting.requests import actions
+from yishiting.requests.models import Request
+from yishiting.requests.states import CLOCKS_BY_STATE, OPEN, State
+
+log = logging.getLogger("yishiting.sweep")
+
+# How often an idle sweep looks again: a breach is acted on within about this long.
+POLL_SECONDS = 0.25
+
+
+def due_ids(now: datetime, limit: int = 200) -> list[int]:
+    """Requests with a deadline due at `now`, earliest first."""
+    return list(
+        Request.objects.filter(next_due_at__lte=now)
+        .order_by("next_due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+
+
+def handle(pk: int, now: datetime) -> bool:
+    """Act on the earliest due deadline of one request; False if someone else already did."""
+    try:
+        req = actions._fresh(pk)
+    except ActionError:
+        return False
+    due_at = req.next_due_at
+    if due_at is None or due_at > now:
+        return False
+    status = State(req.status)
+    running = set(CLOCKS_BY_STATE[status]) | ({"supervise_by"} if status in OPEN else set())
+    clocks_due = [name for name in sorted(running) if getattr(req, name) == due_at]
+    try:
+        if "respond_by" in clocks_due and status == State.SUBMITTED:
+            # A missed first response escalates on its own (§4).
+            actions.do_escalate(req, actor=None, now=now, handled_through=due_at)
+        elif "rate_by" in clocks_due:
+            actions.do_close(req, now=now, handled_through=due_at)
+        else:
+            actions.do_breach(req, clocks_due=clocks_due, now=now)
+    except ActionError as exc:
+        # Conflict: another sweep or a person changed it first; the next pass sees the result.
+        log.info("request %s: %s", pk, exc.message)
+        return False
+    return True
+
+
+def run_once(now: datetime | None = None, limit: int = 200) -> int:
+    """One pass over the due items; returns how many deadlines were acted on."""
+    now = now or timezone.now()
+    return sum(handle(pk, now) for pk in due_ids(now, limit))
+
+
+def run_forever(stop: threading.Event) -> None:
+    """Sweep until `stop` is set; sleep only when nothing is due."""
+    log.info("deadline sweep started")
+    while not stop.is_set():
+        try:
+            acted = run_once()
+        except Exception:  # a database hiccup must not kill the sweep
+            log.exception("sweep pass failed")
+            acted = 0
+        finally:
+            close_old_connections()
+        if not acted:
+            stop.wait(POLL_SECONDS)
