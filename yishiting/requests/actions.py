@@ -208,7 +208,7 @@ def _clock_fields(
         new[name] = clocks.add(now, seconds, clocks.Basis(basis), cal, hours)
         fresh.add(name)
 
-    if to != req.status or verb == Verb.REOPEN:
+    if to != req.status or verb in (Verb.SUBMIT, Verb.REOPEN):
         match to:
             case State.SUBMITTED:
                 start("respond_by", policy.first_response_seconds)
@@ -709,8 +709,8 @@ def do_rate(
     now = now or timezone.now()
     req = _fresh(req)
     who = _actor(actor)
-    if rating not in Rating.values:
-        raise InvalidError(f"rating: one of {', '.join(Rating.values)}")
+    if rating not in set(Rating):
+        raise InvalidError(f"rating: one of {', '.join(Rating)}")
     to = _check(who, Verb.RATE, req, now, rating=Rating(rating))
     comment = _note(comment, Verb.RATE)
     fields: dict[str, Any] = {"rating": rating, "rating_comment": comment[:500]}
