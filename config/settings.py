@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(os.environ.get("YISHITING_DATA_DIR", BASE_DIR / "var"))
+(DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 DEFAULT_SECRET_KEY = "insecure-default-key-change-me"
 SECRET_KEY = os.environ.get("YISHITING_SECRET_KEY", DEFAULT_SECRET_KEY)

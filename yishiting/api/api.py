@@ -11,7 +11,7 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader, django_auth
 from pydantic import ValidationError as PydanticValidationError
@@ -181,7 +181,7 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @api.post("/requests", response={201: RequestOut, **ERRORS}, tags=["requests"])
-def create_request(request: HttpRequest, payload: RequestIn) -> tuple[int, dict[str, Any]]:
+def create_request(request: HttpRequest, payload: RequestIn) -> Status:
     """Raise a problem in a hall (or capture one on a resident's behalf)."""
     who = _who(request)
     reporter = payload.reporter
@@ -201,7 +201,7 @@ def create_request(request: HttpRequest, payload: RequestIn) -> tuple[int, dict[
         lng=location.lng if location else None,
         channel=Channel.API,
     )
-    return 201, request_out(req, who, now=timezone.now())
+    return Status(201, request_out(req, who, now=timezone.now()))
 
 
 class RequestFilter(Schema):
