@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +23,9 @@ SECRET_KEY = os.environ.get("YISHITING_SECRET_KEY", DEFAULT_SECRET_KEY)
 DEBUG = os.environ.get("YISHITING_DEBUG", "1") == "1"
 # Demo mode: demo accounts share the documented password and the home page lists them.
 DEMO = os.environ.get("YISHITING_DEMO", "0") == "1"
-ALLOWED_HOSTS = os.environ.get("YISHITING_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOWED_HOSTS = os.environ.get("YISHITING_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(
+    ","
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -72,10 +75,10 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
-def _database() -> dict:
+def _database() -> dict[str, Any]:
     """The default database from DATABASE_URL, with SQLite tuned for concurrent writers."""
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'yishiting.sqlite3'}"
-    db = dj_database_url.parse(url, conn_max_age=0)
+    db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if db["ENGINE"] == "django.db.backends.sqlite3":
         db["OPTIONS"] = {
             # IMMEDIATE: a writer takes the lock at BEGIN, so two writers queue instead of
@@ -121,9 +124,7 @@ LOGIN_URL = "/admin/login/"
 
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "YISHITING_TASK_BACKEND", "django_tasks_db.DatabaseBackend"
-        ),
+        "BACKEND": os.environ.get("YISHITING_TASK_BACKEND", "django_tasks_db.DatabaseBackend"),
         "QUEUES": ["default"],
     }
 }

@@ -220,7 +220,9 @@ def _aware(value: str | None, name: str) -> datetime | None:
         return None
     parsed = parse_datetime(value)
     if parsed is None or parsed.tzinfo is None:
-        raise InvalidError(f"{name}: an ISO 8601 time with a time zone, e.g. 2026-10-01T00:00+08:00")
+        raise InvalidError(
+            f"{name}: an ISO 8601 time with a time zone, e.g. 2026-10-01T00:00+08:00"
+        )
     return parsed
 
 
@@ -318,7 +320,10 @@ VERB_BODY = {
                     "type": "object",
                     "properties": {
                         **VerbIn.model_json_schema()["properties"],
-                        "photos": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                        "photos": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                        },
                     },
                 }
             },
@@ -384,7 +389,9 @@ def _run_verb(v: Verb, request_id: int, who: Actor, body: VerbIn, photos: list[A
                 comment=body.comment or note,
             )
         case Verb.MERGE:
-            return actions.do_merge(request_id, actor=who, into=_require(body.into, "into"), note=note)
+            return actions.do_merge(
+                request_id, actor=who, into=_require(body.into, "into"), note=note
+            )
         case Verb.SUPERVISE:
             return actions.do_supervise(
                 request_id, actor=who, until=_require(body.until, "until"), note=note

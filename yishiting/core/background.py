@@ -48,9 +48,7 @@ class Background:
             )
         )
         if self.tasks is not None:
-            self.threads.append(
-                threading.Thread(target=self.tasks.run, name="tasks", daemon=True)
-            )
+            self.threads.append(threading.Thread(target=self.tasks.run, name="tasks", daemon=True))
         for thread in self.threads:
             thread.start()
         return self

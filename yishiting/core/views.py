@@ -20,5 +20,7 @@ DEMO_LOGINS = [
 def home(request: HttpRequest) -> HttpResponse:
     """Landing page."""
     return render(
-        request, "home.html", {"demo": settings.DEMO, "logins": DEMO_LOGINS if settings.DEMO else []}
+        request,
+        "home.html",
+        {"demo": settings.DEMO, "logins": DEMO_LOGINS if settings.DEMO else []},
     )

@@ -7,7 +7,7 @@ one wins and the other gets `conflict`, on SQLite as on PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
@@ -149,9 +149,7 @@ def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: b
         case Verb.MERGE:
             return _local(who, req) or who.dispatches_for(req.hall)
         case Verb.SUPERVISE:
-            return (
-                who.leads(req.hall) or who.dispatches_for(req.hall) or who.on_duty(req.hall, now)
-            )
+            return who.leads(req.hall) or who.dispatches_for(req.hall) or who.on_duty(req.hall, now)
         case Verb.COMMENT:
             inside = who.sees_internal(req.hall, req.origin_hall, req.department_id)
             if not public:
@@ -352,7 +350,8 @@ def _attach(
 def _discard(saved: list[Attachment]) -> None:
     """Remove files written by a transaction that did not commit."""
     for attachment in saved:
-        attachment.file.storage.delete(attachment.file.name)
+        if attachment.file.name:
+            attachment.file.storage.delete(attachment.file.name)
 
 
 def _follow(request_id: int, followers: Iterable[tuple[int, str]], now: datetime) -> None:
@@ -408,9 +407,10 @@ def do_submit(
         raise InvalidError("location: lat/lng out of range")
     if len(address) > 200 or len(reporter_name) > 50 or len(reporter_phone) > 20:
         raise InvalidError("reporter or address too long")
-    on_behalf = who is not None and (channel == Channel.CAPTURE or (
-        who.handles_hall(hall) and bool(reporter_name or reporter_phone)
-    ))
+    on_behalf = who is not None and (
+        channel == Channel.CAPTURE
+        or (who.handles_hall(hall) and bool(reporter_name or reporter_phone))
+    )
     if channel == Channel.CAPTURE and not (who and who.handles_hall(hall)):
         raise ForbiddenError("only the hall's liaison may capture a request on someone's behalf")
     reporter = None if (who is None or on_behalf) else who.user
@@ -491,12 +491,13 @@ def _category(category: Category | str | None) -> Category | None:
 
 
 def _department(code: Department | str, county_code: str) -> Department:
-    if isinstance(code, Department):
-        department = code
-    else:
-        department = Department.objects.select_related("county").filter(code=code).first()
-        if department is None:
-            raise InvalidError(f"department: no department with code {code!r}")
+    department = (
+        code
+        if isinstance(code, Department)
+        else Department.objects.select_related("county").filter(code=code).first()
+    )
+    if department is None:
+        raise InvalidError(f"department: no department with code {code!r}")
     if department.county.code != county_code:
         raise InvalidError("department: not a department of this county")
     return department
@@ -558,7 +559,13 @@ def do_escalate(
         data["auto"] = True
     change = Change(fields={"hall": up}, data=data)
     return _commit(
-        req, Verb.ESCALATE, who, to, now, note=_note(note, Verb.ESCALATE), change=change,
+        req,
+        Verb.ESCALATE,
+        who,
+        to,
+        now,
+        note=_note(note, Verb.ESCALATE),
+        change=change,
         handled_through=handled_through,
     )
 
@@ -585,7 +592,12 @@ def do_dispatch(
         fields["category"] = cat
         data["category"] = cat.code
     return _commit(
-        req, Verb.DISPATCH, who, to, now, note=_note(note, Verb.DISPATCH),
+        req,
+        Verb.DISPATCH,
+        who,
+        to,
+        now,
+        note=_note(note, Verb.DISPATCH),
         change=Change(fields=fields, data=data),
     )
 
@@ -643,8 +655,14 @@ def do_extend(
     if req.extension_until is not None:
         raise InvalidError("extend: an extension request is already waiting for a decision")
     return _commit(
-        req, Verb.EXTEND, who, to, now, note=_note(reason, Verb.EXTEND),
-        change=Change(data={"until": until.isoformat()}), extension_until=until,
+        req,
+        Verb.EXTEND,
+        who,
+        to,
+        now,
+        note=_note(reason, Verb.EXTEND),
+        change=Change(data={"until": until.isoformat()}),
+        extension_until=until,
     )
 
 
@@ -809,8 +827,14 @@ def do_supervise(
     if until <= now:
         raise InvalidError("until: must be in the future")
     return _commit(
-        req, Verb.SUPERVISE, who, to, now, note=_note(note, Verb.SUPERVISE),
-        change=Change(data={"until": until.isoformat()}), supervise_by=until,
+        req,
+        Verb.SUPERVISE,
+        who,
+        to,
+        now,
+        note=_note(note, Verb.SUPERVISE),
+        change=Change(data={"until": until.isoformat()}),
+        supervise_by=until,
     )
 
 
@@ -848,12 +872,10 @@ def do_breach(req: Request, *, clocks_due: list[str], now: datetime) -> Request:
     """The sweep records missed clocks (no state change): the request turns overdue."""
     to = _check(None, Verb.BREACH, req, now)
     change = Change(data={"clocks": clocks_due})
-    return _commit(
-        req, Verb.BREACH, None, to, now, change=change, handled_through=req.next_due_at
-    )
+    return _commit(req, Verb.BREACH, None, to, now, change=change, handled_through=req.next_due_at)
 
 
-VERB_ACTIONS = {
+VERB_ACTIONS: dict[Verb, Callable[..., Request]] = {
     Verb.ACKNOWLEDGE: do_acknowledge,
     Verb.START: do_start,
     Verb.ESCALATE: do_escalate,

@@ -172,9 +172,7 @@ class Event(models.Model):
         verbose_name = _("办理记录")
         verbose_name_plural = _("办理记录")
         ordering = ["request_id", "seq"]
-        constraints = [
-            models.UniqueConstraint(fields=["request", "seq"], name="event_request_seq")
-        ]
+        constraints = [models.UniqueConstraint(fields=["request", "seq"], name="event_request_seq")]
 
     def __str__(self) -> str:
         return f"{self.request_id}#{self.seq} {self.verb}"
@@ -220,7 +218,7 @@ class Attachment(models.Model):
         ordering = ["id"]
 
     def __str__(self) -> str:
-        return self.file.name
+        return self.file.name or ""
 
 
 class FollowerKind(models.TextChoices):
@@ -249,6 +247,4 @@ class Follower(models.Model):
     class Meta:
         verbose_name = _("关注人")
         verbose_name_plural = _("关注人")
-        constraints = [
-            models.UniqueConstraint(fields=["request", "user"], name="follower_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["request", "user"], name="follower_unique")]

@@ -42,13 +42,13 @@ def clean_photo(upload: IO[bytes], name: str = "photo") -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(raw))
-            if image.format not in ACCEPTED_FORMATS:
+            image: Image.Image = Image.open(io.BytesIO(raw))
+            if getattr(image, "format", None) not in ACCEPTED_FORMATS:
                 raise InvalidError(f"{name}: only JPEG, PNG, WebP or GIF images are accepted")
             if image.width * image.height > settings.YISHITING_MAX_IMAGE_PIXELS:
                 raise InvalidError(f"{name}: image dimensions too large")
             image.load()
-            image = ImageOps.exif_transpose(image)
+            image = ImageOps.exif_transpose(image) or image
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise InvalidError(f"{name}: not a valid image") from None
     except (OSError, SyntaxError, ValueError) as exc:

@@ -143,7 +143,9 @@ def test_other_village_liaison_is_refused_every_verb(county: County, as_) -> Non
 
     Co-signing is left out: 我也遇到 is open to any resident, staff included.
     """
-    rid = ok(as_("resident1").post("/requests", {"hall": county.village.code, "text": "井盖丢了"}), 201)["id"]
+    rid = ok(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "井盖丢了"}), 201
+    )["id"]
     stages = [
         [],
         [("liaison1", "acknowledge", {})],
@@ -169,7 +171,11 @@ def test_other_village_liaison_is_refused_every_verb(county: County, as_) -> Non
             ok(as_(username).verb(rid, verb, **body))
         before = Request.objects.get(pk=rid)
         for verb in verbs:
-            error(as_("liaison2").verb(rid, verb.value, **bodies.get(verb.value, {})), 403, "forbidden")
+            error(
+                as_("liaison2").verb(rid, verb.value, **bodies.get(verb.value, {})),
+                403,
+                "forbidden",
+            )
         after = Request.objects.get(pk=rid)
         assert after.version == before.version
         assert Event.objects.filter(request_id=rid).count() == after.version
@@ -197,14 +203,23 @@ def test_errors_follow_the_contract(county: County, as_) -> None:  # type: ignor
     error(Api(None, county).get("/me"), 401, "unauthorized")
     error(as_("resident1").post("/requests", {"hall": "nope", "text": "x"}), 422, "invalid")
     error(as_("resident1").post("/requests", {"hall": county.village.code}), 422, "invalid")
-    error(as_("resident1").post("/requests", {"hall": county.village.code, "text": "x" * 4001}), 422, "invalid")
+    error(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "x" * 4001}),
+        422,
+        "invalid",
+    )
     before = Request.objects.count()
     bad_json = as_("resident1").client.post(
-        "/api/v1/requests", b"{not json", content_type="application/json", **as_("resident1").headers
+        "/api/v1/requests",
+        b"{not json",
+        content_type="application/json",
+        **as_("resident1").headers,
     )
     assert bad_json.status_code in (400, 422) and "error" in bad_json.json()
     assert Request.objects.count() == before
-    rid = ok(as_("resident1").post("/requests", {"hall": county.village.code, "text": "路面塌陷"}), 201)["id"]
+    rid = ok(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "路面塌陷"}), 201
+    )["id"]
     error(as_("liaison1").verb(rid, "claim"), 403, "forbidden")
     error(as_("liaison1").verb(rid, "resume"), 409, "illegal_transition")
     error(as_("liaison1").verb(rid, "fly"), 404, "not_found")
@@ -216,7 +231,9 @@ def test_errors_follow_the_contract(county: County, as_) -> None:  # type: ignor
 
 
 def test_list_filters_and_scope(county: County, as_) -> None:  # type: ignore[no-untyped-def]
-    mine = ok(as_("resident1").post("/requests", {"hall": county.village.code, "text": "垃圾没人清"}), 201)
+    mine = ok(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "垃圾没人清"}), 201
+    )
     ok(as_("resident2").post("/requests", {"hall": county.village3.code, "text": "路灯不亮"}), 201)
     assert ok(as_("liaison1").get("/requests"))["count"] == 1
     assert ok(as_("liaison3").get("/requests"))["count"] == 1
@@ -240,7 +257,9 @@ def test_me_org_and_policies(county: County, as_) -> None:  # type: ignore[no-un
     assert me["username"] == "liaison1" and "liaison" in me["roles"]
     assert me["memberships"][0]["hall"]["code"] == county.village.code
     assert len(ok(as_("resident1").get("/halls"))) == 7
-    assert ok(as_("resident1").get(f"/halls/{county.village.code}"))["parent"] == county.township.code
+    assert (
+        ok(as_("resident1").get(f"/halls/{county.village.code}"))["parent"] == county.township.code
+    )
     error(as_("resident1").get("/halls/000"), 404, "not_found")
     assert {d["code"] for d in ok(as_("resident1").get("/departments"))} == {"zhujian", "gongdian"}
     assert ok(as_("resident1").get("/categories"))[0]["department"] == "zhujian"
@@ -264,7 +283,9 @@ def test_me_org_and_policies(county: County, as_) -> None:  # type: ignore[no-un
         **as_("admin").headers,
     )
     assert ok(response)["first_response_seconds"] == 600
-    rid = ok(as_("resident1").post("/requests", {"hall": county.village.code, "text": "水管爆了"}), 201)
+    rid = ok(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "水管爆了"}), 201
+    )
     req = Request.objects.get(pk=rid["id"])
     assert (req.respond_by - req.created_at).total_seconds() == 600
 
