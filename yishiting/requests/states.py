@@ -108,7 +108,8 @@ VERB_CHOICES = [(v.value, VERB_LABELS[v]) for v in Verb]
 
 # Marker targets resolved by `target()` from the request's context.
 SAME = "same"
-HANDLER = "handler"  # back to the last handler's state: claimed if a department has it, else in_progress
+# Back to the last handler's state: claimed if a department has it, else in_progress.
+HANDLER = "handler"
 BY_RATING = "by_rating"
 
 S = State
@@ -202,7 +203,9 @@ def target(
     return State(to)
 
 
-def allowed_verbs(state: State, *, dispatched: bool = False, hall_kind: str | None = None) -> list[Verb]:
+def allowed_verbs(
+    state: State, *, dispatched: bool = False, hall_kind: str | None = None
+) -> list[Verb]:
     """Verbs legal from `state` (for pages and the API to offer)."""
     out = []
     for verb in TRANSITIONS:
@@ -260,7 +263,9 @@ def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
             hall_kind=data.get("from_hall_kind"),
         )
         if expected != State(event["to_status"]):
-            raise ValueError(f"event {verb} leads to {event['to_status']}, the table says {expected}")
+            raise ValueError(
+                f"event {verb} leads to {event['to_status']}, the table says {expected}"
+            )
         result.status = expected
         if "hall" in data:
             result.hall = data["hall"]
