@@ -89,7 +89,9 @@ def _database() -> dict[str, Any]:
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             ),
         }
-        db["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+        # A file (not :memory:) so tests see WAL and real locking; one per process so that
+        # concurrent test runs do not share it.
+        db["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
     return db
 
 

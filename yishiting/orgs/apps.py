@@ -8,3 +8,6 @@ class OrgsConfig(AppConfig):
     name = "yishiting.orgs"
     label = "orgs"
     verbose_name = _("组织架构")
+
+    def ready(self) -> None:
+        from yishiting.orgs import checks  # noqa: F401  (registers the system checks)

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
 
+import logging
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -46,6 +48,8 @@ from yishiting.requests.states import (
     Verb,
     target,
 )
+
+log = logging.getLogger("yishiting.actions")
 
 # Clocks whose breach makes a request overdue (the rating window and reopen window do not).
 OVERDUE_CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by")
@@ -183,6 +187,16 @@ def _calendar() -> clocks.WorkCalendar:
     return clocks.WorkCalendar(calendar_overrides())
 
 
+def _warn_unknown_years(cal: clocks.WorkCalendar) -> None:
+    """A deadline in a year nobody has entered holidays for counts Mon–Fri; say so (§4)."""
+    for year in sorted(cal.unknown_years):
+        log.warning(
+            "no holiday calendar for %s: weekends count as rest days; "
+            "enter the year's holidays and make-up days under 节假日调整",
+            year,
+        )
+
+
 def _clock_fields(
     req: Request,
     verb: Verb,
@@ -253,6 +267,7 @@ def _clock_fields(
                 pending.append(d)
         elif req.next_due_at is not None and d >= req.next_due_at:
             pending.append(d)
+    _warn_unknown_years(cal)
     new["next_due_at"] = min(pending, default=None)
     new["overdue"] = any(d <= now for n, d in active.items() if n in OVERDUE_CLOCKS)
     new["resolve_remaining"] = remaining if to == State.ON_HOLD else None
