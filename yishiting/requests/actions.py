@@ -7,12 +7,11 @@ one wins and the other gets `conflict`, on SQLite as on PostgreSQL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import IO, Any
-
-import logging
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
