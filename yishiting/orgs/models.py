@@ -294,7 +294,8 @@ class ClockPolicy(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.category or _('默认')} · {self.get_priority_display()}"
+        default = _("默认")
+        return f"{self.category or default} · {self.get_priority_display()}"
 
     @classmethod
     def for_request(cls, category_id: int | None, priority: str) -> ClockPolicy:

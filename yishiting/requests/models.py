@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yishiting.orgs.models import Category, Department, Hall, Priority
@@ -142,7 +143,9 @@ class Request(models.Model):
     @property
     def number(self) -> str:
         """The case number (工单编号) a county office quotes: year and sequence."""
-        return f"{self.created_at:%Y}{self.pk:07d}" if self.pk else ""
+        if not self.pk:
+            return ""
+        return f"{timezone.localtime(self.created_at):%Y}{self.pk:07d}"
 
 
 class Event(models.Model):
