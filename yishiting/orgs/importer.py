@@ -24,7 +24,17 @@ from django.db import DatabaseError, transaction
 from django.utils import translation
 from openpyxl import load_workbook
 
-from yishiting.orgs.models import Department, Hall, HallKind, Membership, Role, User
+from yishiting.orgs.models import (
+    CODE_VALIDATOR,
+    PARENT_KINDS,
+    ROLE_HALL_KINDS,
+    Department,
+    Hall,
+    HallKind,
+    Membership,
+    Role,
+    User,
+)
 from yishiting.requests.clocks import WorkingHours
 
 __all__ = [
@@ -32,9 +42,7 @@ __all__ = [
     "DEPARTMENTS_SHEET",
     "HALLS_SHEET",
     "MAX_ERRORS",
-    "PARENT_KINDS",
     "PEOPLE_SHEET",
-    "ROLE_HALL_KINDS",
     "SHEETS",
     "Column",
     "Counts",
@@ -56,31 +64,6 @@ DEPARTMENTS_SHEET = "部门"
 PEOPLE_SHEET = "人员"
 SHEETS = (HALLS_SHEET, DEPARTMENTS_SHEET, PEOPLE_SHEET)
 
-# Which kinds a hall's parent may have (PRODUCT.md §1, §6). The spec names the first six;
-# school-class and market halls may sit wherever a school or a market street does.
-PARENT_KINDS: dict[HallKind, frozenset[HallKind]] = {
-    HallKind.COUNTY: frozenset(),
-    HallKind.TOWNSHIP: frozenset({HallKind.COUNTY}),
-    HallKind.VILLAGE: frozenset({HallKind.TOWNSHIP}),
-    HallKind.COMMUNITY: frozenset({HallKind.TOWNSHIP}),
-    HallKind.COMPOUND: frozenset({HallKind.COMMUNITY, HallKind.TOWNSHIP, HallKind.VILLAGE}),
-    HallKind.SCHOOL_CLASS: frozenset(
-        {HallKind.COUNTY, HallKind.TOWNSHIP, HallKind.VILLAGE, HallKind.COMMUNITY}
-    ),
-    HallKind.MARKET: frozenset(
-        {HallKind.COUNTY, HallKind.TOWNSHIP, HallKind.VILLAGE, HallKind.COMMUNITY}
-    ),
-    HallKind.ASSIGNMENT: frozenset({HallKind.COUNTY}),
-}
-
-# Roles whose scope is wider than their hall (scope.py) may only sit in fitting halls: a
-# dispatcher membership anywhere in a county dispatches for the whole county (§2).
-ROLE_HALL_KINDS: dict[Role, frozenset[HallKind]] = {
-    Role.DISPATCHER: frozenset({HallKind.ASSIGNMENT}),
-    Role.DUTY: frozenset({HallKind.COUNTY, HallKind.ASSIGNMENT}),
-    Role.LEADER: frozenset({HallKind.COUNTY, HallKind.TOWNSHIP}),
-}
-
 # Short forms people type besides the official labels.
 _KIND_ALIASES = {"乡镇": "township", "街道": "township", "乡": "township", "镇": "township"}
 _ROLE_ALIASES = {
@@ -91,7 +74,6 @@ _ROLE_ALIASES = {
     "值班人员": "duty",
 }
 
-_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 _MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 # Area code (3 digits for 010 and 02x, else 4), 7–8 digit number, optional extension.
 _LANDLINE_RE = re.compile(r"^(0(?:10|2\d|[3-9]\d{2}))-?(\d{7,8})(?:-(\d{1,6}))?$")
@@ -321,7 +303,7 @@ def _norm(text: str) -> str:
 def _code(text: str, label: str) -> str:
     """A hall or department code, validated."""
     code = _norm(text)
-    if not _CODE_RE.match(code):
+    if not CODE_VALIDATOR.regex.match(code):
         raise _BadCell(f"{label} {text} 不合格：只能由字母、数字、- 或 _ 组成，最长 32 位")
     return code
 

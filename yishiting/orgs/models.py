@@ -6,6 +6,7 @@ from datetime import date
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models, transaction
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
@@ -40,11 +41,33 @@ class HallKind(models.TextChoices):
     ASSIGNMENT = "assignment", _("部门集中交办厅")
 
 
+# Which kinds a hall's parent may have (PRODUCT.md §1, §6). The spec names the first six;
+# school-class and market halls may sit wherever a school or a market street does.
+PARENT_KINDS: dict[HallKind, frozenset[HallKind]] = {
+    HallKind.COUNTY: frozenset(),
+    HallKind.TOWNSHIP: frozenset({HallKind.COUNTY}),
+    HallKind.VILLAGE: frozenset({HallKind.TOWNSHIP}),
+    HallKind.COMMUNITY: frozenset({HallKind.TOWNSHIP}),
+    HallKind.COMPOUND: frozenset({HallKind.COMMUNITY, HallKind.TOWNSHIP, HallKind.VILLAGE}),
+    HallKind.SCHOOL_CLASS: frozenset(
+        {HallKind.COUNTY, HallKind.TOWNSHIP, HallKind.VILLAGE, HallKind.COMMUNITY}
+    ),
+    HallKind.MARKET: frozenset(
+        {HallKind.COUNTY, HallKind.TOWNSHIP, HallKind.VILLAGE, HallKind.COMMUNITY}
+    ),
+    HallKind.ASSIGNMENT: frozenset({HallKind.COUNTY}),
+}
+
+CODE_VALIDATOR = RegexValidator(
+    r"^[A-Za-z0-9_-]{1,32}$", _("编码只能包含字母、数字、下划线和连字符")
+)
+
+
 class Hall(models.Model):
     """A 议事厅. `path` (codes from the county down, slash-separated) makes subtree scope one
     indexed prefix match."""
 
-    code = models.CharField(_("编码"), max_length=32, unique=True)
+    code = models.CharField(_("编码"), max_length=32, unique=True, validators=[CODE_VALIDATOR])
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("类型"), max_length=16, choices=HallKind.choices)
     parent = models.ForeignKey(
@@ -71,11 +94,22 @@ class Hall(models.Model):
             raise ValidationError({"parent": _("县级议事厅没有上级")})
         if self.kind != HallKind.COUNTY and self.parent_id is None:
             raise ValidationError({"parent": _("除县级外，议事厅必须有上级")})
-        if self.parent is not None and self.pk and self.parent.path.startswith(self.path):
-            raise ValidationError({"parent": _("上级不能是本厅或其下级")})
+        if self.parent is not None:
+            if self.pk and self.parent.path.startswith(self.path):
+                raise ValidationError({"parent": _("上级不能是本厅或其下级")})
+            if (
+                self.kind in PARENT_KINDS
+                and self.parent.kind not in PARENT_KINDS[HallKind(self.kind)]
+            ):
+                raise ValidationError({"parent": _("上级议事厅的类型不符合层级")})
 
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        old_path = self.path
+        # The stored path, not the in-memory one: an ancestor may have moved since loading.
+        old_path = (
+            Hall.objects.filter(pk=self.pk).values_list("path", flat=True).first()
+            if self.pk
+            else ""
+        )
         self.path = (self.parent.path if self.parent else "/") + self.code + "/"
         with transaction.atomic():
             super().save(*args, **kwargs)
@@ -106,7 +140,7 @@ class Hall(models.Model):
 class Department(models.Model):
     """A functional department (职能部门) of a county that claims and fixes requests."""
 
-    code = models.CharField(_("编码"), max_length=32, unique=True)
+    code = models.CharField(_("编码"), max_length=32, unique=True, validators=[CODE_VALIDATOR])
     name = models.CharField(_("名称"), max_length=100)
     county = models.ForeignKey(
         Hall,
@@ -153,6 +187,15 @@ class Role(models.TextChoices):
     LEADER = "leader", _("领导")
 
 
+# Roles whose scope is wider than their hall (scope.py) may only sit in fitting halls: a
+# dispatcher membership anywhere in a county dispatches for the whole county (§2).
+ROLE_HALL_KINDS: dict[Role, frozenset[HallKind]] = {
+    Role.DISPATCHER: frozenset({HallKind.ASSIGNMENT}),
+    Role.DUTY: frozenset({HallKind.COUNTY, HallKind.ASSIGNMENT}),
+    Role.LEADER: frozenset({HallKind.COUNTY, HallKind.TOWNSHIP}),
+}
+
+
 class Membership(models.Model):
     """A person's role in a hall (or, for department officers, in a department)."""
 
@@ -182,12 +225,22 @@ class Membership(models.Model):
         verbose_name_plural = _("成员角色")
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "role", "hall", "department"], name="membership_unique"
+                fields=["user", "role", "hall"],
+                name="membership_hall_unique",
+                condition=models.Q(department__isnull=True),
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "department"],
+                name="membership_department_unique",
+                condition=models.Q(hall__isnull=True),
             ),
             models.CheckConstraint(
                 condition=(
                     models.Q(role="department", department__isnull=False, hall__isnull=True)
-                    | (~models.Q(role="department") & models.Q(hall__isnull=False))
+                    | (
+                        ~models.Q(role="department")
+                        & models.Q(hall__isnull=False, department__isnull=True)
+                    )
                 ),
                 name="membership_scope",
             ),
@@ -200,8 +253,12 @@ class Membership(models.Model):
         if self.role == Role.DEPARTMENT:
             if self.department_id is None or self.hall_id is not None:
                 raise ValidationError(_("部门人员须指定部门，不指定议事厅"))
-        elif self.hall_id is None:
-            raise ValidationError(_("该角色须指定议事厅"))
+        elif self.hall_id is None or self.department_id is not None:
+            raise ValidationError(_("该角色须指定议事厅，不指定部门"))
+        elif (
+            self.role in ROLE_HALL_KINDS and self.hall.kind not in ROLE_HALL_KINDS[Role(self.role)]
+        ):
+            raise ValidationError(_("该角色不能设在这一类议事厅"))
 
 
 class Priority(models.TextChoices):

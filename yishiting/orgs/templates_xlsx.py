@@ -14,14 +14,12 @@ from yishiting.orgs.importer import (
     COLUMNS,
     DEPARTMENTS_SHEET,
     HALLS_SHEET,
-    PARENT_KINDS,
     PEOPLE_SHEET,
-    ROLE_HALL_KINDS,
     SHEETS,
     hall_kind_label,
     role_label,
 )
-from yishiting.orgs.models import HallKind, Role
+from yishiting.orgs.models import PARENT_KINDS, ROLE_HALL_KINDS, HallKind, Role
 
 # One example per sheet that imports as it is: a county, its department, its leader.
 EXAMPLES: dict[str, list[str]] = {
