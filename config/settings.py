@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "yishiting.orgs",
     "yishiting.requests",
     "yishiting.api",
+    "yishiting.demo",
 ]
 
 MIDDLEWARE = [
