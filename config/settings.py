@@ -115,7 +115,8 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Front-end assets built from npm at install time land here (none yet).
+STATICFILES_DIRS = [p for p in [BASE_DIR / "static"] if p.is_dir()]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("YISHITING_MEDIA_ROOT", DATA_DIR / "media"))
 # Largest accepted upload, and largest image in pixels (a decompression bomb is refused).
