@@ -142,7 +142,11 @@ def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: b
         case Verb.HOLD | Verb.RESUME | Verb.EXTEND | Verb.RESOLVE:
             return who.officer_of(req.department_id) if dept else _local(who, req)
         case Verb.APPROVE_EXTENSION | Verb.DENY_EXTENSION:
-            return who.dispatches_for(req.hall) if dept else who.manages_hall(req.hall)
+            # The dispatcher decides for departments and for work the assignment hall
+            # handles itself (it has no manager); a hall manager for local work (§2).
+            if dept or req.hall.kind == HallKind.ASSIGNMENT:
+                return who.dispatches_for(req.hall)
+            return who.manages_hall(req.hall)
         case Verb.RATE | Verb.REOPEN:
             return req.reporter_id is not None and req.reporter_id == who.user.pk
         case Verb.REJECT:
@@ -552,6 +556,15 @@ def do_start(
     return _simple(Verb.START, req, actor, note, now)
 
 
+def _as_swept(req: Request | int, handled_through: datetime | None) -> Request:
+    """The sweep (handled_through given) acts on the very row it found due: if a person
+    changed the request since, the conditional update fails with ConflictError instead of
+    acting on the new state (say, auto-escalating a request the liaison just answered)."""
+    if handled_through is not None and isinstance(req, Request):
+        return req
+    return _fresh(req)
+
+
 def do_escalate(
     req: Request | int,
     *,
@@ -562,7 +575,7 @@ def do_escalate(
 ) -> Request:
     """Send it up the tree: to the parent hall, or from a township to the assignment hall."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = _as_swept(req, handled_through)
     who = _actor(actor)
     to = _check(who, Verb.ESCALATE, req, now)
     up = escalation_target(req.hall)
@@ -777,7 +790,7 @@ def do_close(
 ) -> Request:
     """The rating window ended without a rating: closed as not rated."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = _as_swept(req, handled_through)
     to = _check(None, Verb.CLOSE, req, now)
     change = Change(fields={"closed_at": now}, data={"unrated": True})
     return _commit(req, Verb.CLOSE, None, to, now, change=change, handled_through=handled_through)

@@ -144,7 +144,8 @@ TRANSITIONS: dict[Verb, Transition] = {
     Verb.MERGE: Transition(OPEN, S.MERGED),
     Verb.SUPERVISE: Transition(OPEN, SAME),
     Verb.COMMENT: Transition(ANY, SAME),
-    Verb.COSIGN: Transition(ANY - {S.MERGED, S.REJECTED}, SAME),
+    # §3: "comment, cosign | any | same".
+    Verb.COSIGN: Transition(ANY, SAME),
     Verb.BREACH: Transition(ANY - TERMINAL, SAME),
 }
 
