@@ -353,12 +353,6 @@ def request_verb(request: HttpRequest, request_id: int, verb: str) -> dict[str, 
     return request_out(req, who, now=timezone.now())
 
 
-def _require(value: Any, name: str) -> Any:
-    if value in (None, ""):
-        raise InvalidError(f"{name}: required")
-    return value
-
-
 def _run_verb(v: Verb, request_id: int, who: Actor, body: VerbIn, photos: list[Any]) -> Any:
     """Map the verb's body fields onto its action's arguments."""
     note = body.note or ""
@@ -368,7 +362,7 @@ def _run_verb(v: Verb, request_id: int, who: Actor, body: VerbIn, photos: list[A
             return actions.do_dispatch(
                 request_id,
                 actor=who,
-                department=_require(body.department, "department"),
+                department=body.department,
                 category=body.category,
                 note=note,
             )
@@ -376,26 +370,20 @@ def _run_verb(v: Verb, request_id: int, who: Actor, body: VerbIn, photos: list[A
             action = actions.VERB_ACTIONS[v]
             return action(request_id, actor=who, reason=reason)
         case Verb.EXTEND:
-            return actions.do_extend(
-                request_id, actor=who, until=_require(body.until, "until"), reason=reason
-            )
+            return actions.do_extend(request_id, actor=who, until=body.until, reason=reason)
         case Verb.RESOLVE:
             return actions.do_resolve(request_id, actor=who, note=note, photos=photos)
         case Verb.RATE:
             return actions.do_rate(
                 request_id,
                 actor=who,
-                rating=_require(body.rating, "rating"),
+                rating=body.rating,
                 comment=body.comment or note,
             )
         case Verb.MERGE:
-            return actions.do_merge(
-                request_id, actor=who, into=_require(body.into, "into"), note=note
-            )
+            return actions.do_merge(request_id, actor=who, into=body.into, note=note)
         case Verb.SUPERVISE:
-            return actions.do_supervise(
-                request_id, actor=who, until=_require(body.until, "until"), note=note
-            )
+            return actions.do_supervise(request_id, actor=who, until=body.until, note=note)
         case Verb.COMMENT:
             return actions.do_comment(
                 request_id, actor=who, note=note, public=body.public, photos=photos

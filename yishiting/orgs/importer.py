@@ -25,7 +25,7 @@ from django.utils import translation
 from openpyxl import load_workbook
 
 from yishiting.orgs.models import (
-    CODE_VALIDATOR,
+    CODE_PATTERN,
     PARENT_KINDS,
     ROLE_HALL_KINDS,
     Department,
@@ -303,7 +303,7 @@ def _norm(text: str) -> str:
 def _code(text: str, label: str) -> str:
     """A hall or department code, validated."""
     code = _norm(text)
-    if not CODE_VALIDATOR.regex.match(code):
+    if not CODE_PATTERN.match(code):
         raise _BadCell(f"{label} {text} 不合格：只能由字母、数字、- 或 _ 组成，最长 32 位")
     return code
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from django.contrib.auth.models import AbstractUser
@@ -58,9 +59,8 @@ PARENT_KINDS: dict[HallKind, frozenset[HallKind]] = {
     HallKind.ASSIGNMENT: frozenset({HallKind.COUNTY}),
 }
 
-CODE_VALIDATOR = RegexValidator(
-    r"^[A-Za-z0-9_-]{1,32}$", _("编码只能包含字母、数字、下划线和连字符")
-)
+CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+CODE_VALIDATOR = RegexValidator(CODE_PATTERN, _("编码只能包含字母、数字、下划线和连字符"))
 
 
 class Hall(models.Model):
@@ -256,7 +256,9 @@ class Membership(models.Model):
         elif self.hall_id is None or self.department_id is not None:
             raise ValidationError(_("该角色须指定议事厅，不指定部门"))
         elif (
-            self.role in ROLE_HALL_KINDS and self.hall.kind not in ROLE_HALL_KINDS[Role(self.role)]
+            self.hall is not None
+            and self.role in ROLE_HALL_KINDS
+            and self.hall.kind not in ROLE_HALL_KINDS[Role(self.role)]
         ):
             raise ValidationError(_("该角色不能设在这一类议事厅"))
 

@@ -485,6 +485,13 @@ def do_submit(
     return _fresh(req.pk)
 
 
+def _required(value: Any, name: str) -> Any:
+    """A verb's required argument, checked after the actor's scope (403 before 422)."""
+    if value in (None, ""):
+        raise InvalidError(f"{name}: required")
+    return value
+
+
 def _title_from(text: str) -> str:
     first = text.splitlines()[0].strip()
     return first[:30] + ("…" if len(first) > 30 else "")
@@ -601,7 +608,7 @@ def do_dispatch(
     req: Request | int,
     *,
     actor: ActorArg,
-    department: Department | str,
+    department: Department | str | None,
     category: Category | str | None = None,
     note: str = "",
     now: datetime | None = None,
@@ -611,6 +618,7 @@ def do_dispatch(
     req = _fresh(req)
     who = _actor(actor)
     to = _check(who, Verb.DISPATCH, req, now)
+    department = _required(department, "department")
     dept = _department(department, req.hall.county_code)
     fields: dict[str, Any] = {"department": dept}
     data: dict[str, Any] = {"department": dept.code, "from_hall_kind": req.hall.kind}
@@ -662,7 +670,7 @@ def do_extend(
     req: Request | int,
     *,
     actor: ActorArg,
-    until: datetime,
+    until: datetime | None,
     reason: str,
     now: datetime | None = None,
 ) -> Request:
@@ -671,6 +679,7 @@ def do_extend(
     req = _fresh(req)
     who = _actor(actor)
     to = _check(who, Verb.EXTEND, req, now)
+    until = _required(until, "until")
     if not reason.strip():
         raise InvalidError("extend: a reason is required")
     if until.tzinfo is None:
@@ -746,7 +755,7 @@ def do_rate(
     req: Request | int,
     *,
     actor: ActorArg,
-    rating: str,
+    rating: str | None,
     comment: str = "",
     now: datetime | None = None,
 ) -> Request:
@@ -754,6 +763,8 @@ def do_rate(
     now = now or timezone.now()
     req = _fresh(req)
     who = _actor(actor)
+    if not can(who, Verb.RATE, req, now=now):
+        raise ForbiddenError(f"you may not rate request {req.pk}")
     if rating not in set(Rating):
         raise InvalidError(f"rating: one of {', '.join(Rating)}")
     to = _check(who, Verb.RATE, req, now, rating=Rating(rating))
@@ -792,7 +803,7 @@ def do_close(
     now = now or timezone.now()
     req = _as_swept(req, handled_through)
     to = _check(None, Verb.CLOSE, req, now)
-    change = Change(fields={"closed_at": now}, data={"unrated": True})
+    change = Change(fields={"closed_at": now}, data={"unrated": not req.rating})
     return _commit(req, Verb.CLOSE, None, to, now, change=change, handled_through=handled_through)
 
 
@@ -807,7 +818,7 @@ def do_merge(
     req: Request | int,
     *,
     actor: ActorArg,
-    into: Request | int,
+    into: Request | int | None,
     note: str = "",
     now: datetime | None = None,
 ) -> Request:
@@ -816,6 +827,7 @@ def do_merge(
     req = _fresh(req)
     who = _actor(actor)
     to = _check(who, Verb.MERGE, req, now)
+    into = _required(into, "into")
     try:
         primary = _fresh(into)
     except NotFoundError:
@@ -840,7 +852,7 @@ def do_supervise(
     req: Request | int,
     *,
     actor: ActorArg,
-    until: datetime,
+    until: datetime | None,
     note: str = "",
     now: datetime | None = None,
 ) -> Request:
@@ -849,6 +861,7 @@ def do_supervise(
     req = _fresh(req)
     who = _actor(actor)
     to = _check(who, Verb.SUPERVISE, req, now)
+    until = _required(until, "until")
     if until.tzinfo is None:
         raise InvalidError("until: give a time zone")
     if until <= now:
