@@ -22,12 +22,10 @@ import random
 import time as _time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
-from unittest import mock
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -1660,27 +1658,6 @@ def counts(county_code: str = DEMO_COUNTY_CODE) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def _lookups_cached() -> Iterator[None]:
-    """While seeding, answer the clock-policy and calendar lookups each action makes from
-    memory: nothing changes them meanwhile, and they are a fifth of the seed's queries."""
-    policy = ClockPolicy.for_request
-    policies: dict[tuple[int | None, str], ClockPolicy] = {}
-    overrides = calendar_overrides()
-
-    def for_request(category_id: int | None, priority: str) -> ClockPolicy:
-        key = (category_id, priority)
-        if key not in policies:
-            policies[key] = policy(category_id, priority)
-        return policies[key]
-
-    with (
-        mock.patch.object(ClockPolicy, "for_request", staticmethod(for_request)),
-        mock.patch.object(A, "calendar_overrides", lambda: overrides),
-    ):
-        yield
-
-
 def seed_demo(
     requests: int = 1000, now: datetime | None = None, *, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -1693,7 +1670,7 @@ def seed_demo(
     now = now or timezone.now()
     rng = random.Random(2026)
     started = _time.monotonic()
-    with transaction.atomic(), _lookups_cached():
+    with transaction.atomic():
         org = build_org(rng, now)
         if log:
             took = _time.monotonic() - started

@@ -343,7 +343,12 @@ def _commit(
     except BaseException:
         _discard(saved)
         raise
-    return _fresh(req.pk)
+    # The row now holds exactly these values: update the instance rather than read it back.
+    for name, value in fields.items():
+        setattr(req, name, value)
+    req.version += 1
+    req.updated_at = now
+    return req
 
 
 def _attach(
@@ -482,7 +487,7 @@ def do_submit(
     except BaseException:
         _discard(saved)
         raise
-    return _fresh(req.pk)
+    return req
 
 
 def _required(value: Any, name: str) -> Any:
