@@ -7,12 +7,12 @@ import os
 import pytest
 from hypothesis import settings as hypothesis_settings
 
+from yishiting.testing import County, build_county
+
 # CI runs the same examples every time (a failure there is reproducible and never a fluke of
 # the draw); local runs keep exploring new ones.
 hypothesis_settings.register_profile("ci", derandomize=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-
-from yishiting.testing import County, build_county
 
 
 @pytest.fixture

@@ -37,11 +37,17 @@ from yishiting.api.schemas import (
     hall_ref,
     request_out,
 )
-from yishiting.core.errors import ActionError, ForbiddenError, InvalidError, NotFoundError
+from yishiting.core.errors import (
+    ActionError,
+    ConflictError,
+    ForbiddenError,
+    InvalidError,
+    NotFoundError,
+)
 from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
-from yishiting.requests.models import Attachment, Channel, Event
+from yishiting.requests.models import Attachment, Channel, Event, Request
 from yishiting.requests.queries import get_request, sees_personal_data, visible_requests
 from yishiting.requests.states import State, Verb
 
@@ -349,11 +355,16 @@ def request_verb(request: HttpRequest, request_id: int, verb: str) -> dict[str, 
     if action is None:
         raise ForbiddenError(f"{verb} is done by the system, not through the API")
     body, photos = _verb_payload(request)
-    req = _run_verb(v, request_id, who, body, photos)
+    seen = actions.load_request(request_id)
+    if body.version is not None and body.version != seen.version:
+        raise ConflictError(f"request {request_id} changed since you saw it; reload it")
+    req = _run_verb(v, seen, who, body, photos)
     return request_out(req, who, now=timezone.now())
 
 
-def _run_verb(v: Verb, request_id: int, who: Actor, body: VerbIn, photos: list[Any]) -> Any:
+def _run_verb(
+    v: Verb, request_id: Request | int, who: Actor, body: VerbIn, photos: list[Any]
+) -> Any:
     """Map the verb's body fields onto its action's arguments."""
     note = body.note or ""
     reason = body.reason or body.note or ""

@@ -104,6 +104,9 @@ class VerbIn(Schema):
     comment: str | None = Field(None, max_length=500)
     into: int | None = None
     public: bool = True
+    version: int | None = Field(
+        None, description="the request's version the caller saw; if it changed since: 409 conflict"
+    )
 
 
 class Deadlines(Schema):

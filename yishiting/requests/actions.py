@@ -82,14 +82,18 @@ def _actor(actor: ActorArg) -> Actor | None:
     return Actor.of(actor)
 
 
-def _fresh(req: Request | int) -> Request:
-    pk = req.pk if isinstance(req, Request) else req
+def load_request(req: Request | int) -> Request:
+    """The request to act on. An instance is the snapshot the caller decided on: if the row
+    changed since, the write fails with `conflict` rather than act on a state nobody saw.
+    An id is read now."""
+    if isinstance(req, Request):
+        return req
     try:
         return Request.objects.select_related("hall", "origin_hall", "department", "category").get(
-            pk=pk
+            pk=req
         )
     except Request.DoesNotExist:
-        raise NotFoundError(f"request {pk} not found") from None
+        raise NotFoundError(f"request {req} not found") from None
 
 
 def _note(note: str, verb: Verb) -> str:
@@ -545,7 +549,7 @@ def _simple(
 ) -> Request:
     """Verbs that only move the state (and maybe attach photos)."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, verb, req, now, public=public)
     note = _note(note, verb)
@@ -568,15 +572,6 @@ def do_start(
     return _simple(Verb.START, req, actor, note, now)
 
 
-def _as_swept(req: Request | int, handled_through: datetime | None) -> Request:
-    """The sweep (handled_through given) acts on the very row it found due: if a person
-    changed the request since, the conditional update fails with ConflictError instead of
-    acting on the new state (say, auto-escalating a request the liaison just answered)."""
-    if handled_through is not None and isinstance(req, Request):
-        return req
-    return _fresh(req)
-
-
 def do_escalate(
     req: Request | int,
     *,
@@ -587,7 +582,7 @@ def do_escalate(
 ) -> Request:
     """Send it up the tree: to the parent hall, or from a township to the assignment hall."""
     now = now or timezone.now()
-    req = _as_swept(req, handled_through)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.ESCALATE, req, now)
     up = escalation_target(req.hall)
@@ -620,7 +615,7 @@ def do_dispatch(
 ) -> Request:
     """The assignment hall hands the request to a department."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.DISPATCH, req, now)
     department = _required(department, "department")
@@ -681,7 +676,7 @@ def do_extend(
 ) -> Request:
     """The handler asks, before the deadline, for more time."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.EXTEND, req, now)
     until = _required(until, "until")
@@ -711,7 +706,7 @@ def _decide_extension(
     verb: Verb, req: Request | int, actor: ActorArg, note: str, now: datetime | None
 ) -> Request:
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, verb, req, now)
     if req.extension_until is None:
@@ -744,7 +739,7 @@ def do_resolve(
 ) -> Request:
     """The handler reports the fix, with photo proof where the category needs it."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.RESOLVE, req, now)
     note = _note(note, Verb.RESOLVE)
@@ -766,7 +761,7 @@ def do_rate(
 ) -> Request:
     """The reporter rates the fix; 不满意 waits for review instead of closing (§3.1)."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     if not can(who, Verb.RATE, req, now=now):
         raise ForbiddenError(f"you may not rate request {req.pk}")
@@ -786,7 +781,7 @@ def do_reopen(
 ) -> Request:
     """The reporter says the problem came back (反弹): back to its last handler."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.REOPEN, req, now)
     if req.status == State.CLOSED and (req.reopen_until is None or req.reopen_until < now):
@@ -806,7 +801,7 @@ def do_close(
 ) -> Request:
     """The rating window ended without a rating: closed as not rated."""
     now = now or timezone.now()
-    req = _as_swept(req, handled_through)
+    req = load_request(req)
     to = _check(None, Verb.CLOSE, req, now)
     change = Change(fields={"closed_at": now}, data={"unrated": not req.rating})
     return _commit(req, Verb.CLOSE, None, to, now, change=change, handled_through=handled_through)
@@ -829,12 +824,12 @@ def do_merge(
 ) -> Request:
     """A duplicate joins its primary; its reporter follows the primary from now on."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.MERGE, req, now)
     into = _required(into, "into")
     try:
-        primary = _fresh(into)
+        primary = load_request(into.pk if isinstance(into, Request) else into)
     except NotFoundError:
         raise InvalidError(f"into: no request {into}") from None
     if primary.pk == req.pk:
@@ -863,7 +858,7 @@ def do_supervise(
 ) -> Request:
     """A supervision order (督办) with its own deadline."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.SUPERVISE, req, now)
     until = _required(until, "until")
@@ -903,7 +898,7 @@ def do_cosign(
 ) -> Request:
     """我也遇到: a resident with the same problem follows this request instead of filing again."""
     now = now or timezone.now()
-    req = _fresh(req)
+    req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.COSIGN, req, now)
     assert who is not None

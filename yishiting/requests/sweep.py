@@ -37,7 +37,7 @@ def due_ids(now: datetime, limit: int = 200) -> list[int]:
 def handle(pk: int, now: datetime) -> bool:
     """Act on the earliest due deadline of one request; False if someone else already did."""
     try:
-        req = actions._fresh(pk)
+        req = actions.load_request(pk)
     except ActionError:
         return False
     due_at = req.next_due_at

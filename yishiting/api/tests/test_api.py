@@ -301,3 +301,15 @@ def test_token_command_and_revocation(county: County) -> None:
     assert token.key_hash != key
     ApiToken.objects.filter(pk=token.pk).update(revoked_at=token.created_at)
     assert client.get("/api/v1/me", HTTP_AUTHORIZATION=f"Token {key}").status_code == 401
+
+
+def test_acting_on_a_stale_view_is_a_conflict(county: County, as_) -> None:  # type: ignore[no-untyped-def]
+    """Two liaisons look at the same request; the one who acts second gets 409 conflict."""
+    rid = ok(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "路灯不亮"}), 201
+    )["id"]
+    seen = ok(as_("liaison1").get(f"/requests/{rid}"))["version"]
+    ok(as_("manager1").verb(rid, "acknowledge", version=seen))
+    error(as_("liaison1").verb(rid, "escalate", version=seen), 409, "conflict")
+    assert Request.objects.get(pk=rid).status == "acknowledged"
+    assert Event.objects.filter(request_id=rid).count() == 2

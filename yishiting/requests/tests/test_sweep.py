@@ -421,7 +421,7 @@ def test_a_sweep_costs_the_same_with_500_requests_not_due(county: County) -> Non
 
 def _someone_acts_after_the_sweep_reads(monkeypatch, act) -> None:  # type: ignore[no-untyped-def]
     """The sweep reads a due request; before it writes, a person changes the request."""
-    real = A._fresh
+    real = A.load_request
     pending = [act]
 
     def fresh(req):  # type: ignore[no-untyped-def]
@@ -430,7 +430,7 @@ def _someone_acts_after_the_sweep_reads(monkeypatch, act) -> None:  # type: igno
             pending.pop()()
         return seen
 
-    monkeypatch.setattr(A, "_fresh", fresh)
+    monkeypatch.setattr(A, "load_request", fresh)
 
 
 def test_an_answer_just_before_the_sweep_writes_stops_the_auto_escalation(
