@@ -278,10 +278,12 @@ def _clock_fields(
     new["next_due_at"] = min(pending, default=None)
     new["overdue"] = any(d <= now for n, d in active.items() if n in OVERDUE_CLOCKS)
     new["resolve_remaining"] = remaining if to == State.ON_HOLD else None
-    new["extension_until"] = extension_until if to == req.status else None
-    if verb in (Verb.APPROVE_EXTENSION, Verb.DENY_EXTENSION):
+    # A pending extension request lives until it is decided or the state moves on.
+    if verb == Verb.EXTEND:
+        new["extension_until"] = extension_until
+    elif verb in (Verb.APPROVE_EXTENSION, Verb.DENY_EXTENSION) or to != req.status:
         new["extension_until"] = None
-    elif verb not in (Verb.EXTEND,) and to == req.status:
+    else:
         new["extension_until"] = req.extension_until
     return new
 
