@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from yishiting.orgs.models import (
     Category,
+    CountyRules,
     Department,
     Hall,
     HallKind,
@@ -57,6 +58,7 @@ def build_county() -> County:
     village2 = _hall("130500001002", "北街村", HallKind.VILLAGE, township)
     village3 = _hall("130500002001", "西关村", HallKind.VILLAGE, township2)
     assignment = _hall("130500900", "测试县部门集中交办厅", HallKind.ASSIGNMENT, county)
+    CountyRules.objects.create(county=county)  # the defaults of §3.1, as a row admins edit
     dept = Department.objects.create(code="zhujian", name="住建局", county=county)
     dept2 = Department.objects.create(code="gongdian", name="供电公司", county=county)
     streetlight = Category.objects.create(

@@ -377,7 +377,31 @@ def _run_verb(
                 category=body.category,
                 note=note,
             )
-        case Verb.RETURN | Verb.REJECT | Verb.HOLD | Verb.REOPEN:
+        case Verb.RETURN:
+            return actions.do_return(
+                request_id, actor=who, reason=reason, reason_code=body.reason_code
+            )
+        case Verb.REVIEW_RETURN:
+            return actions.do_review_return(
+                request_id,
+                actor=who,
+                decision=body.decision,
+                department=body.department,
+                reason=reason,
+            )
+        case Verb.HAND_DOWN:
+            return actions.do_hand_down(request_id, actor=who, hall=body.hall, reason=reason)
+        case Verb.APPEAL:
+            return actions.do_appeal(request_id, actor=who, reason=reason)
+        case Verb.REVIEW_RATING:
+            return actions.do_review_rating(
+                request_id, actor=who, decision=body.decision, until=body.until, reason=reason
+            )
+        case Verb.VISIT:
+            return actions.do_visit(
+                request_id, actor=who, rating=body.rating, channel=body.channel, note=note
+            )
+        case Verb.REJECT | Verb.HOLD | Verb.REOPEN:
             action = actions.VERB_ACTIONS[v]
             return action(request_id, actor=who, reason=reason)
         case Verb.EXTEND:

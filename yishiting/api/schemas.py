@@ -104,6 +104,12 @@ class VerbIn(Schema):
     comment: str | None = Field(None, max_length=500)
     into: int | None = None
     public: bool = True
+    decision: str | None = Field(
+        None, pattern="^(redispatch|uphold|redo|approve_appeal|deny_appeal)$"
+    )
+    reason_code: str | None = Field(None, pattern="^(not_ours|incomplete|duplicate|other)$")
+    hall: str | None = Field(None, max_length=32)
+    channel: str | None = Field(None, pattern="^(phone|in_person)$")
     version: int | None = Field(
         None, description="the request's version the caller saw; if it changed since: 409 conflict"
     )

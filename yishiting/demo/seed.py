@@ -1462,14 +1462,16 @@ class Sim:
             self.do(
                 A.do_return,
                 self.officer,
+                reason_code="not_ours",
                 reason=T.RETURN_REASON.format(right=self.org.departments[right].name),
             )
             self.goto(self.working(self.t, rng.uniform(10 * MINUTE, HOUR)))
             self.do(
-                A.do_dispatch,
+                A.do_review_return,
                 dispatcher,
+                decision="redispatch",
                 department=right,
-                note=self.note(T.REDISPATCH_NOTES, dept=self.org.departments[right].name),
+                reason=self.note(T.REDISPATCH_NOTES, dept=self.org.departments[right].name),
             )
             self.claim(p, right, urgent)
         officer = self.officer
@@ -1560,6 +1562,9 @@ class Sim:
         self.do(
             A.do_rate, p.reporter, rating=p.rating, comment=self.note(T.RATING_COMMENTS[p.rating])
         )
+        if p.rating == "dissatisfied":
+            self.review_dissatisfied(p)
+            return
         if "reopen" not in p.flags or self.req is None or self.req.status != State.CLOSED:
             return
         self.goto(self.awake(self.t + self.secs(2 * DAY, 25 * DAY)))
@@ -1580,6 +1585,51 @@ class Sim:
         )
         self.goto(self.awake(self.t + self.skewed(30 * MINUTE, DAY)))
         again = "satisfied" if rng.random() < 0.8 else "basically_satisfied"
+        self.do(A.do_rate, p.reporter, rating=again, comment=self.note(T.RATING_COMMENTS[again]))
+
+    def review_dissatisfied(self, p: Plan) -> None:
+        """不满意 is reviewed (§3.1): mostly a redo (重办); sometimes the handler's appeal
+        (甄别申请) that the demand cannot lawfully be met, approved or denied."""
+        rng = self.rng
+        assert self.req is not None and p.reporter is not None
+        dept = self.req.department_id is not None
+        handler = self.officer if dept else self.handler(self.hall())
+        reviewer = self.dispatcher() if dept else self.manager_over(self.hall())
+        self.goto(self.working(self.t, rng.uniform(30 * MINUTE, 4 * HOUR)))
+        if rng.random() < 0.3:
+            self.do(A.do_appeal, handler, reason=self.note(T.APPEAL_REASONS))
+            self.goto(self.working(self.t, rng.uniform(HOUR, 8 * HOUR)))
+            if rng.random() < 0.7:
+                self.do(
+                    A.do_review_rating,
+                    reviewer,
+                    decision="approve_appeal",
+                    reason=self.note(T.APPEAL_APPROVED),
+                )
+                return
+            self.do(
+                A.do_review_rating,
+                reviewer,
+                decision="deny_appeal",
+                reason=self.note(T.APPEAL_DENIED),
+            )
+            self.goto(self.working(self.t, rng.uniform(10 * MINUTE, HOUR)))
+        self.do(
+            A.do_review_rating,
+            reviewer,
+            decision="redo",
+            until=self.t + timedelta(days=3),
+            reason=self.note(T.REDO_NOTES),
+        )
+        self.goto(self.working(self.t, rng.uniform(2 * HOUR, 2 * DAY)))
+        self.do(
+            A.do_resolve,
+            handler,
+            note="重办：" + T.resolve_note(rng, p.case, local=not dept),
+            photos=self.photo() if p.cat and p.cat.on_site else None,
+        )
+        self.goto(self.awake(self.t + self.skewed(30 * MINUTE, DAY)))
+        again = "satisfied" if rng.random() < 0.7 else "basically_satisfied"
         self.do(A.do_rate, p.reporter, rating=again, comment=self.note(T.RATING_COMMENTS[again]))
 
     # -- side events -------------------------------------------------------------------------------

@@ -1232,3 +1232,23 @@ def resolve_note(rng: random.Random, case: Case | None, local: bool) -> str:
     else:
         pool = (case.local if local else ()) or case.fix
     return fill(rng, rng.choice(pool), {"m": [str(n) for n in range(3, 13)]})
+
+
+# Review of a 不满意 rating (§3.1).
+APPEAL_REASONS = [
+    "群众要求拆除邻居合法建设的院墙，超出我单位职权，已耐心解释，申请甄别。",
+    "诉求涉及个人经济补偿，无政策依据，已电话说明，申请甄别。",
+    "群众要求在非规划路段安装路灯，不符合规划要求，已答复，申请甄别。",
+]
+APPEAL_APPROVED = [
+    "经核实，该诉求确无法律政策依据，甄别通过，已向群众公开说明。",
+    "甄别通过：诉求超出政策范围，办理单位已尽到解释义务。",
+]
+APPEAL_DENIED = [
+    "甄别不予通过：问题属于职责范围，请重新办理。",
+    "经复核，诉求合理，甄别不通过，责令重办。",
+]
+REDO_NOTES = [
+    "群众不满意，责令重新办理，三日内办结并回复。",
+    "复核后认为问题未彻底解决，请重办。",
+]

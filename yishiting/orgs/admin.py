@@ -15,6 +15,7 @@ from yishiting.orgs.models import (
     CalendarDay,
     Category,
     ClockPolicy,
+    CountyRules,
     Department,
     DutyShift,
     Hall,
@@ -220,6 +221,20 @@ class DutyShiftAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user", "county")
     date_hierarchy = "starts_at"
     list_select_related = ("user", "county")
+
+
+@admin.register(CountyRules)
+class CountyRulesAdmin(admin.ModelAdmin):
+    """A county's handling rules (§3.1): each field explains itself in its help text."""
+
+    list_display = [
+        "county",
+        "return_window_days",
+        "max_returns",
+        "reminder_percent",
+        "basic_satisfied_weight",
+    ]
+    autocomplete_fields = ["county"]
 
 
 @admin.register(CalendarDay)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
@@ -392,6 +393,56 @@ class ClockPolicy(models.Model):
         ):
             if not getattr(self, field):
                 raise ValidationError({field: _("时限必须大于 0")})
+
+
+class CountyRules(models.Model):
+    """A county's handling rules (§3.1, §5); a county without a row uses the defaults."""
+
+    county = models.OneToOneField(
+        Hall,
+        verbose_name=_("县"),
+        on_delete=models.CASCADE,
+        limit_choices_to={"kind": HallKind.COUNTY},
+        related_name="rules",
+    )
+    return_window_days = models.PositiveSmallIntegerField(
+        _("退单时限(工作日)"),
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_("派单后多少个工作日内部门可以退单"),
+    )
+    max_returns = models.PositiveSmallIntegerField(
+        _("最多退单次数"),
+        default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_("退单达到此次数后，只能由交办员决定去向，部门不能再退"),
+    )
+    reminder_percent = models.PositiveSmallIntegerField(
+        _("催办提醒点(%)"),
+        default=80,
+        validators=[MinValueValidator(1), MaxValueValidator(99)],
+        help_text=_("时限用去这一比例时自动提醒办理人"),
+    )
+    basic_satisfied_weight = models.DecimalField(
+        _("基本满意权重"),
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("1"))],
+        help_text=_("计算满意率时“基本满意”算作多少个满意（有的县按 0.9 计）"),
+    )
+
+    class Meta:
+        verbose_name = _("办理规则")
+        verbose_name_plural = _("办理规则")
+
+    def __str__(self) -> str:
+        return str(self.county)
+
+    @classmethod
+    def for_county(cls, county_code: str) -> CountyRules:
+        """The county's rules, or the defaults when it has none."""
+        return cls.objects.filter(county__code=county_code).first() or cls()
 
 
 class DutyShift(models.Model):

@@ -26,6 +26,7 @@ from yishiting.core.errors import (
 from yishiting.orgs.models import (
     Category,
     ClockPolicy,
+    CountyRules,
     Department,
     Hall,
     HallKind,
@@ -35,16 +36,28 @@ from yishiting.orgs.models import (
 )
 from yishiting.orgs.scope import Actor, escalation_target
 from yishiting.requests import clocks
-from yishiting.requests.models import Attachment, Channel, Event, Follower, FollowerKind, Request
+from yishiting.requests.models import (
+    Attachment,
+    Channel,
+    Event,
+    Follower,
+    FollowerKind,
+    RatingChannel,
+    Request,
+)
 from yishiting.requests.photos import MAX_PHOTOS, Photo, clean_photo
 from yishiting.requests.states import (
-    CLOCKS_BY_STATE,
     DEADLINE_FIELDS,
     OPEN,
     IllegalTransition,
     Rating,
+    RatingDecision,
+    ReturnDecision,
+    ReturnReason,
     State,
     Verb,
+    next_pending,
+    running_clocks,
     target,
 )
 
@@ -168,6 +181,21 @@ def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: b
             return inside or Follower.objects.filter(request=req, user=who.user).exists()
         case Verb.COSIGN:
             return req.reporter_id != who.user.pk
+        case Verb.HAND_DOWN | Verb.REVIEW_RETURN:
+            return who.dispatches_for(req.hall)
+        case Verb.APPEAL:
+            return who.officer_of(req.department_id) if req.department_id else _local(who, req)
+        case Verb.REVIEW_RATING:
+            if req.department_id or req.hall.kind == HallKind.ASSIGNMENT:
+                return who.dispatches_for(req.hall)
+            return who.manages_hall(req.hall)
+        case Verb.VISIT:
+            # 首接负责: the first hall stays responsible for telling the resident.
+            return (
+                who.handles_hall(req.origin_hall)
+                or who.handles_hall(req.hall)
+                or who.dispatches_for(req.hall)
+            )
     return False
 
 
@@ -181,6 +209,7 @@ def _check(who: Actor | None, verb: Verb, req: Request, now: datetime, **kw: Any
             State(req.status),
             dispatched=req.department_id is not None,
             hall_kind=req.hall.kind,
+            pending=req.pending_review,
             **kw,
         )
     except IllegalTransition as exc:
@@ -214,8 +243,10 @@ def _clock_fields(
     handled_through: datetime | None,
     supervise_by: datetime | None = None,
     extension_until: datetime | None = None,
+    resolve_by: datetime | None = None,
+    pending: str = "",
 ) -> dict[str, Any]:
-    """The deadline columns after `verb` moves `req` to `to` (§4, states.CLOCKS_BY_STATE)."""
+    """The deadline columns after `verb` moves `req` to `to` (§4, states.running_clocks)."""
     policy = ClockPolicy.for_request(req.category_id, req.priority)
     cal = _calendar()
     hours = department.hours() if department is not None else clocks.DEFAULT_HOURS
@@ -249,9 +280,11 @@ def _clock_fields(
             case State.CLOSED:
                 start("reopen_until", policy.reopen_window_seconds)
     if verb == Verb.APPROVE_EXTENSION:
-        new["resolve_by"] = req.extension_until
+        resolve_by = req.extension_until
+    if resolve_by is not None:
+        new["resolve_by"] = resolve_by
         fresh.add("resolve_by")
-    running = CLOCKS_BY_STATE[to]
+    running = running_clocks(to, pending)
     for name in DEADLINE_FIELDS:
         if name not in running:
             new[name] = None
@@ -265,17 +298,17 @@ def _clock_fields(
     active = {
         n: new[n] for n in (*DEADLINE_FIELDS, "supervise_by") if new[n] and n != "reopen_until"
     }
-    pending = [d for n, d in active.items() if n in fresh]
+    not_acted_on = [d for n, d in active.items() if n in fresh]
     for n, d in active.items():
         if n in fresh:
             continue
         if handled_through is not None:
             if d > handled_through:
-                pending.append(d)
+                not_acted_on.append(d)
         elif req.next_due_at is not None and d >= req.next_due_at:
-            pending.append(d)
+            not_acted_on.append(d)
     _warn_unknown_years(cal)
-    new["next_due_at"] = min(pending, default=None)
+    new["next_due_at"] = min(not_acted_on, default=None)
     new["overdue"] = any(d <= now for n, d in active.items() if n in OVERDUE_CLOCKS)
     new["resolve_remaining"] = remaining if to == State.ON_HOLD else None
     # A pending extension request lives until it is decided or the state moves on.
@@ -304,9 +337,17 @@ def _commit(
     handled_through: datetime | None = None,
     supervise_by: datetime | None = None,
     extension_until: datetime | None = None,
+    resolve_by: datetime | None = None,
 ) -> Request:
     change = change or Change()
     department = change.fields.get("department", req.department)
+    pending = next_pending(
+        verb,
+        req.pending_review,
+        to=to,
+        rating=change.data.get("rating"),
+        decision=change.data.get("decision"),
+    )
     fields = _clock_fields(
         req,
         verb,
@@ -316,9 +357,12 @@ def _commit(
         handled_through=handled_through,
         supervise_by=supervise_by,
         extension_until=extension_until,
+        resolve_by=resolve_by,
+        pending=pending,
     )
     fields.update(change.fields)
     fields["status"] = to
+    fields["pending_review"] = pending
     if who is not None and verb in RESPONSE_VERBS and req.first_responded_at is None:
         fields["first_responded_at"] = now
     saved: list[Attachment] = []
@@ -622,7 +666,7 @@ def do_dispatch(
     to = _check(who, Verb.DISPATCH, req, now)
     department = _required(department, "department")
     dept = _department(department, req.hall.county_code)
-    fields: dict[str, Any] = {"department": dept}
+    fields: dict[str, Any] = {"department": dept, "dispatched_at": now}
     data: dict[str, Any] = {"department": dept.code, "from_hall_kind": req.hall.kind}
     cat = _category(category)
     if cat is not None:
@@ -647,11 +691,209 @@ def do_claim(
 
 
 def do_return(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    reason: str,
+    reason_code: str | None = None,
+    now: datetime | None = None,
+) -> Request:
+    """The department sends it back to the assignment hall (退单) for the dispatcher to
+    review: only inside the return window, never again after an upheld return (§3.1)."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    to = _check(who, Verb.RETURN, req, now)
+    if reason_code not in set(ReturnReason):
+        raise InvalidError(f"reason_code: one of {', '.join(ReturnReason)}")
+    note = _note(reason, Verb.RETURN)
+    rules = CountyRules.for_county(req.hall.county_code)
+    assert req.department is not None and req.dispatched_at is not None
+    window_end = clocks.add(
+        req.dispatched_at,
+        rules.return_window_days * 86400,
+        clocks.Basis.WORKING_DAYS,
+        _calendar(),
+    )
+    if now > window_end:
+        raise IllegalTransitionError(
+            f"the return window ({rules.return_window_days} working days from dispatch) has ended"
+        )
+    if req.return_count >= rules.max_returns:
+        raise IllegalTransitionError(
+            f"returned {req.return_count} times already: the dispatcher routes it from now on"
+        )
+    if _upheld(req, req.department.code):
+        raise IllegalTransitionError(
+            "this department's return was upheld: it may not return it again"
+        )
+    change = Change(
+        fields={"department": None, "return_count": req.return_count + 1},
+        data={"department": None, "returned_by": req.department.code, "reason_code": reason_code},
+    )
+    return _commit(req, Verb.RETURN, who, to, now, note=note, change=change)
+
+
+def _upheld(req: Request, department_code: str) -> bool:
+    """Whether the dispatcher upheld (驳回) a return of this request by that department."""
+    return Event.objects.filter(
+        request_id=req.pk,
+        verb=Verb.REVIEW_RETURN,
+        data__decision=ReturnDecision.UPHOLD,
+        data__department=department_code,
+    ).exists()
+
+
+def _last_returned_by(req: Request) -> str:
+    event = Event.objects.filter(request_id=req.pk, verb=Verb.RETURN).order_by("-seq").first()
+    assert event is not None
+    return str(event.data["returned_by"])
+
+
+def do_review_return(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    decision: str | None,
+    department: Department | str | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """The dispatcher reviews a return (派单异议审核): dispatch to another department, or
+    uphold — back to the same department, which may not return it again."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    if not can(who, Verb.REVIEW_RETURN, req, now=now):
+        raise ForbiddenError(f"you may not review_return request {req.pk}")
+    if decision not in set(ReturnDecision):
+        raise InvalidError(f"decision: one of {', '.join(ReturnDecision)}")
+    to = _check(who, Verb.REVIEW_RETURN, req, now, decision=decision)
+    if decision == ReturnDecision.UPHOLD:
+        department = _last_returned_by(req)
+    dept = _department(_required(department, "department"), req.hall.county_code)
+    change = Change(
+        fields={"department": dept, "dispatched_at": now},
+        data={"decision": decision, "department": dept.code, "from_hall_kind": req.hall.kind},
+    )
+    return _commit(
+        req, Verb.REVIEW_RETURN, who, to, now, note=_note(reason, Verb.REVIEW_RETURN), change=change
+    )
+
+
+def do_hand_down(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    hall: Hall | str | None,
+    reason: str,
+    now: datetime | None = None,
+) -> Request:
+    """The dispatcher hands a request down (下沉) to a township or village hall, with a
+    public reason: the only way work leaves the assignment hall downwards."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    to = _check(who, Verb.HAND_DOWN, req, now)
+    down = _hall(_required(hall, "hall"))
+    if down.county_code != req.hall.county_code or down.kind in (
+        HallKind.ASSIGNMENT,
+        HallKind.COUNTY,
+    ):
+        raise InvalidError("hall: a township, village or other local hall of this county")
+    if not (reason or "").strip():
+        raise InvalidError("hand_down: a public reason is required")
+    change = Change(
+        fields={"hall": down, "department": None},
+        data={"hall": down.code, "from_hall_kind": req.hall.kind, "department": None},
+    )
+    return _commit(
+        req, Verb.HAND_DOWN, who, to, now, note=_note(reason, Verb.HAND_DOWN), change=change
+    )
+
+
+def do_appeal(
     req: Request | int, *, actor: ActorArg, reason: str, now: datetime | None = None
 ) -> Request:
-    """The department sends it back to the assignment hall (退单), with a reason."""
-    change = Change(fields={"department": None}, data={"department": None})
-    return _simple(Verb.RETURN, req, actor, reason, now, change)
+    """The handler asks (甄别申请) that a 不满意 be judged a demand that cannot lawfully be met."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    to = _check(who, Verb.APPEAL, req, now)
+    if not (reason or "").strip():
+        raise InvalidError("appeal: a reason is required")
+    return _commit(req, Verb.APPEAL, who, to, now, note=_note(reason, Verb.APPEAL))
+
+
+def do_review_rating(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    decision: str | None,
+    until: datetime | None = None,
+    reason: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """Review of a 不满意: redo (重办) with a new deadline, or approve / deny the appeal."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    if not can(who, Verb.REVIEW_RATING, req, now=now):
+        raise ForbiddenError(f"you may not review_rating request {req.pk}")
+    if decision not in set(RatingDecision):
+        raise InvalidError(f"decision: one of {', '.join(RatingDecision)}")
+    to = _check(who, Verb.REVIEW_RATING, req, now, decision=decision)
+    fields: dict[str, Any] = {}
+    data: dict[str, Any] = {"decision": decision}
+    new_deadline = None
+    if decision == RatingDecision.REDO:
+        new_deadline = _required(until, "until")
+        if new_deadline.tzinfo is None or new_deadline <= now:
+            raise InvalidError("until: a future time with a time zone")
+        fields = {"rating": "", "rating_channel": "", "resolved_at": None}
+        data["until"] = new_deadline.isoformat()
+    elif not (reason or "").strip():
+        raise InvalidError("review_rating: a public reason is required")
+    elif decision == RatingDecision.APPROVE_APPEAL:
+        fields = {"appeal_approved": True, "closed_at": now}
+    return _commit(
+        req,
+        Verb.REVIEW_RATING,
+        who,
+        to,
+        now,
+        note=_note(reason, Verb.REVIEW_RATING),
+        change=Change(fields=fields, data=data),
+        resolve_by=new_deadline,
+    )
+
+
+def do_visit(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    rating: str | None,
+    channel: str | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """A return visit (回访): a liaison or dispatcher records the resident's rating given by
+    phone or in person. The reporter's own rating, when given, wins."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    to = _check(who, Verb.VISIT, req, now)
+    if rating not in set(Rating):
+        raise InvalidError(f"rating: one of {', '.join(Rating)}")
+    if channel not in (RatingChannel.PHONE, RatingChannel.IN_PERSON):
+        raise InvalidError("channel: phone or in_person")
+    if req.rating_channel == RatingChannel.SELF:
+        raise IllegalTransitionError("the reporter has rated it: their own rating stands")
+    change = Change(
+        fields={"rating": rating, "rating_channel": channel},
+        data={"rating": rating, "channel": channel},
+    )
+    return _commit(req, Verb.VISIT, who, to, now, note=_note(note, Verb.VISIT), change=change)
 
 
 def do_hold(
@@ -770,8 +1012,14 @@ def do_rate(
     if rating not in set(Rating):
         raise InvalidError(f"rating: one of {', '.join(Rating)}")
     to = _check(who, Verb.RATE, req, now, rating=Rating(rating))
+    if req.rating_channel == RatingChannel.SELF:
+        raise IllegalTransitionError("you have rated it already")
     comment = _note(comment, Verb.RATE)
-    fields: dict[str, Any] = {"rating": rating, "rating_comment": comment[:500]}
+    fields: dict[str, Any] = {
+        "rating": rating,
+        "rating_comment": comment[:500],
+        "rating_channel": RatingChannel.SELF,
+    }
     if to == State.CLOSED:
         fields["closed_at"] = now
     change = Change(fields=fields, data={"rating": rating})
@@ -789,7 +1037,12 @@ def do_reopen(
     if req.status == State.CLOSED and (req.reopen_until is None or req.reopen_until < now):
         raise IllegalTransitionError("the 30-day reopen window has ended")
     change = Change(
-        fields={"reopen_count": req.reopen_count + 1, "closed_at": None, "rating": ""},
+        fields={
+            "reopen_count": req.reopen_count + 1,
+            "closed_at": None,
+            "rating": "",
+            "rating_channel": "",
+        },
         data={"rebound": True},
     )
     return _commit(req, Verb.REOPEN, who, to, now, note=_note(reason, Verb.REOPEN), change=change)
@@ -937,4 +1190,9 @@ VERB_ACTIONS: dict[Verb, Callable[..., Request]] = {
     Verb.SUPERVISE: do_supervise,
     Verb.COMMENT: do_comment,
     Verb.COSIGN: do_cosign,
+    Verb.HAND_DOWN: do_hand_down,
+    Verb.REVIEW_RETURN: do_review_return,
+    Verb.APPEAL: do_appeal,
+    Verb.REVIEW_RATING: do_review_rating,
+    Verb.VISIT: do_visit,
 }

@@ -14,7 +14,13 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yishiting.orgs.models import Category, Department, Hall, Priority
-from yishiting.requests.states import RATING_CHOICES, STATE_CHOICES, VERB_CHOICES, State
+from yishiting.requests.states import (
+    PENDING_CHOICES,
+    RATING_CHOICES,
+    STATE_CHOICES,
+    VERB_CHOICES,
+    State,
+)
 
 
 def new_follow_code() -> str:
@@ -31,6 +37,14 @@ class Channel(models.TextChoices):
     CAPTURE = "capture", _("联络员代录")
     WECOM = "wecom", _("企业微信群")
     OPEN311 = "open311", _("Open311")
+
+
+class RatingChannel(models.TextChoices):
+    """Who gave the rating: the reporter, or a return visit (回访) by phone or in person."""
+
+    SELF = "self", _("本人评价")
+    PHONE = "phone", _("电话回访")
+    IN_PERSON = "in_person", _("上门回访")
 
 
 class Request(models.Model):
@@ -110,7 +124,17 @@ class Request(models.Model):
     next_due_at = models.DateTimeField(_("下一时限"), null=True, blank=True)
     overdue = models.BooleanField(_("超时"), default=False)
 
+    # A decision the request waits for without changing state (docs/handling-rules.md).
+    pending_review = models.CharField(
+        _("待审核"), max_length=10, choices=PENDING_CHOICES, blank=True, default=""
+    )
+    dispatched_at = models.DateTimeField(_("派单时间"), null=True, blank=True)
+    return_count = models.PositiveIntegerField(_("退单次数"), default=0)
+    appeal_approved = models.BooleanField(_("甄别通过"), default=False)
     rating = models.CharField(_("评价"), max_length=24, choices=RATING_CHOICES, blank=True)
+    rating_channel = models.CharField(
+        _("评价方式"), max_length=10, choices=RatingChannel.choices, blank=True
+    )
     rating_comment = models.CharField(_("评价意见"), max_length=500, blank=True)
     reopen_count = models.PositiveIntegerField(_("重开次数"), default=0)
     merged_into = models.ForeignKey(

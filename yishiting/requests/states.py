@@ -76,6 +76,12 @@ class Verb(StrEnum):
     SUPERVISE = "supervise"
     COMMENT = "comment"
     COSIGN = "cosign"
+    # §3.1: the rules a county's 12345 office enforces.
+    HAND_DOWN = "hand_down"
+    REVIEW_RETURN = "review_return"
+    APPEAL = "appeal"
+    REVIEW_RATING = "review_rating"
+    VISIT = "visit"
     # System-only: the deadline sweep records a missed clock (no state change).
     BREACH = "breach"
 
@@ -102,6 +108,11 @@ VERB_LABELS: dict[Verb, Any] = {
     Verb.SUPERVISE: _("督办"),
     Verb.COMMENT: _("留言"),
     Verb.COSIGN: _("我也遇到"),
+    Verb.HAND_DOWN: _("下沉"),
+    Verb.REVIEW_RETURN: _("退单审核"),
+    Verb.APPEAL: _("甄别申请"),
+    Verb.REVIEW_RATING: _("评价复核"),
+    Verb.VISIT: _("回访"),
     Verb.BREACH: _("超时"),
 }
 VERB_CHOICES = [(v.value, VERB_LABELS[v]) for v in Verb]
@@ -111,6 +122,7 @@ SAME = "same"
 # Back to the last handler's state: claimed if a department has it, else in_progress.
 HANDLER = "handler"
 BY_RATING = "by_rating"
+BY_DECISION = "by_decision"
 
 S = State
 ANY = frozenset(State)
@@ -146,7 +158,64 @@ TRANSITIONS: dict[Verb, Transition] = {
     Verb.COMMENT: Transition(ANY, SAME),
     # §3: "comment, cosign | any | same".
     Verb.COSIGN: Transition(ANY, SAME),
+    Verb.HAND_DOWN: Transition(
+        frozenset({S.ACKNOWLEDGED, S.ESCALATED, S.DISPATCHED, S.CLAIMED, S.ON_HOLD}), S.ESCALATED
+    ),
+    Verb.REVIEW_RETURN: Transition(frozenset({S.ESCALATED}), S.DISPATCHED),
+    Verb.APPEAL: Transition(frozenset({S.RESOLVED}), SAME),
+    Verb.REVIEW_RATING: Transition(frozenset({S.RESOLVED}), BY_DECISION),
+    Verb.VISIT: Transition(frozenset({S.RESOLVED, S.CLOSED}), SAME),
     Verb.BREACH: Transition(ANY - TERMINAL, SAME),
+}
+
+
+class Pending(StrEnum):
+    """A decision a request waits for without changing state (docs/handling-rules.md)."""
+
+    NONE = ""
+    RETURN = "return"  # a department's return, for the dispatcher to review
+    RATING = "rating"  # a 不满意 rating, for review: redo or appeal
+    APPEAL = "appeal"  # the handler's appeal (甄别申请), for review
+
+
+PENDING_LABELS: dict[Pending, Any] = {
+    Pending.NONE: "",
+    Pending.RETURN: _("退单待审核"),
+    Pending.RATING: _("不满意待复核"),
+    Pending.APPEAL: _("甄别申请待审核"),
+}
+PENDING_CHOICES = [(p.value, PENDING_LABELS[p]) for p in Pending]
+
+
+class ReturnDecision(StrEnum):
+    """The dispatcher's review of a return (派单异议审核)."""
+
+    REDISPATCH = "redispatch"
+    UPHOLD = "uphold"
+
+
+class RatingDecision(StrEnum):
+    """The review of a 不满意 rating."""
+
+    REDO = "redo"
+    APPROVE_APPEAL = "approve_appeal"
+    DENY_APPEAL = "deny_appeal"
+
+
+class ReturnReason(StrEnum):
+    """Reason codes of a return (退单)."""
+
+    NOT_OURS = "not_ours"
+    INCOMPLETE = "incomplete"
+    DUPLICATE = "duplicate"
+    OTHER = "other"
+
+
+RETURN_REASON_LABELS: dict[ReturnReason, Any] = {
+    ReturnReason.NOT_OURS: _("非本部门职责"),
+    ReturnReason.INCOMPLETE: _("信息不全"),
+    ReturnReason.DUPLICATE: _("重复件"),
+    ReturnReason.OTHER: _("其他"),
 }
 
 
@@ -177,21 +246,25 @@ def target(
     dispatched: bool = False,
     rating: Rating | None = None,
     hall_kind: str | None = None,
+    pending: str = "",
+    decision: str | None = None,
 ) -> State:
     """The state `verb` leads to from `state`, or IllegalTransition.
 
     `dispatched`: a department holds the request (reopen and resume go back to `claimed`).
     `rating`: for `rate`; 不满意 keeps the request resolved, awaiting review (§3.1).
-    `hall_kind`: the current hall's kind; dispatch happens only at the assignment hall and
-    nothing escalates beyond it.
+    `hall_kind`: the current hall's kind; dispatch and hand-down happen only at the
+    assignment hall and nothing escalates beyond it.
+    `pending`: the decision the request waits for (Pending); `decision`: a review's outcome.
     """
     transition = TRANSITIONS.get(verb)
     if transition is None or state not in transition.sources:
         raise IllegalTransition(f"{verb} is not allowed from {state}")
-    if verb == Verb.DISPATCH and hall_kind != "assignment":
-        raise IllegalTransition("dispatch happens only at the county's assignment hall")
+    if verb in (Verb.DISPATCH, Verb.HAND_DOWN) and hall_kind != "assignment":
+        raise IllegalTransition(f"{verb} happens only at the county's assignment hall")
     if verb == Verb.ESCALATE and hall_kind == "assignment":
         raise IllegalTransition("the assignment hall dispatches; it has no parent to escalate to")
+    _check_pending(verb, state, Pending(pending), decision)
     to = transition.to
     if to == SAME:
         return state
@@ -201,20 +274,86 @@ def target(
         if rating is None:
             raise IllegalTransition("rate needs a rating")
         return S.RESOLVED if rating == Rating.DISSATISFIED else S.CLOSED
+    if to == BY_DECISION:
+        if decision == RatingDecision.REDO:
+            return S.CLAIMED if dispatched else S.IN_PROGRESS
+        return S.CLOSED if decision == RatingDecision.APPROVE_APPEAL else S.RESOLVED
     return State(to)
 
 
+def _check_pending(verb: Verb, state: State, pending: Pending, decision: str | None) -> None:
+    """What a waiting decision allows and forbids."""
+    if verb == Verb.REVIEW_RETURN:
+        if pending != Pending.RETURN:
+            raise IllegalTransition("there is no return waiting for review")
+        if decision not in set(ReturnDecision):
+            raise IllegalTransition("review_return decides redispatch or uphold")
+    elif verb == Verb.DISPATCH and pending == Pending.RETURN:
+        raise IllegalTransition("a returned request is decided by review_return")
+    elif verb == Verb.APPEAL and pending != Pending.RATING:
+        raise IllegalTransition("an appeal answers a 不满意 rating under review")
+    elif verb == Verb.REVIEW_RATING:
+        if decision not in set(RatingDecision):
+            raise IllegalTransition("review_rating decides redo, approve_appeal or deny_appeal")
+        needed = (
+            (Pending.RATING, Pending.APPEAL)
+            if decision == RatingDecision.REDO
+            else (Pending.APPEAL,)
+        )
+        if pending not in needed:
+            raise IllegalTransition(f"nothing waits for the decision {decision}")
+    elif verb in (Verb.RATE, Verb.CLOSE, Verb.REOPEN) and pending == Pending.APPEAL:
+        raise IllegalTransition("an appeal is waiting for review")
+    elif verb in (Verb.CLOSE, Verb.REOPEN) and pending == Pending.RATING:
+        raise IllegalTransition("a 不满意 rating is waiting for review")
+
+
+def next_pending(
+    verb: Verb,
+    pending: str,
+    *,
+    to: State,
+    rating: str | None = None,
+    decision: str | None = None,
+) -> Pending:
+    """The decision a request waits for after `verb` (docs/handling-rules.md)."""
+    match verb:
+        case Verb.RETURN:
+            return Pending.RETURN
+        case Verb.VISIT if pending:
+            return Pending(pending)  # a visit records a rating; it decides no review
+        case Verb.RATE | Verb.VISIT if to == S.RESOLVED:
+            return Pending.RATING if rating == Rating.DISSATISFIED else Pending.NONE
+        case Verb.APPEAL:
+            return Pending.APPEAL
+        case Verb.REVIEW_RATING if decision == RatingDecision.DENY_APPEAL:
+            return Pending.RATING
+        case Verb.COMMENT | Verb.COSIGN | Verb.SUPERVISE | Verb.BREACH | Verb.VISIT:
+            return Pending(pending)
+    return Pending.NONE
+
+
 def allowed_verbs(
-    state: State, *, dispatched: bool = False, hall_kind: str | None = None
+    state: State, *, dispatched: bool = False, hall_kind: str | None = None, pending: str = ""
 ) -> list[Verb]:
-    """Verbs legal from `state` (for pages and the API to offer)."""
+    """Verbs legal from `state` with some argument (for pages and the API to offer)."""
     out = []
     for verb in TRANSITIONS:
-        try:
-            target(verb, state, dispatched=dispatched, hall_kind=hall_kind, rating=Rating.SATISFIED)
-        except IllegalTransition:
-            continue
-        out.append(verb)
+        for decision in (None, *ReturnDecision, *RatingDecision):
+            try:
+                target(
+                    verb,
+                    state,
+                    dispatched=dispatched,
+                    hall_kind=hall_kind,
+                    rating=Rating.SATISFIED,
+                    pending=pending,
+                    decision=decision,
+                )
+            except IllegalTransition:
+                continue
+            out.append(verb)
+            break
     return out
 
 
@@ -236,6 +375,14 @@ CLOCKS_BY_STATE: dict[State, frozenset[str]] = {
 DEADLINE_FIELDS = ("respond_by", "claim_by", "resolve_by", "rate_by", "reopen_until")
 
 
+def running_clocks(state: State, pending: str = "") -> frozenset[str]:
+    """The deadlines that run: the state's, without the rating window while under review."""
+    clocks = CLOCKS_BY_STATE[state]
+    if pending in (Pending.RATING, Pending.APPEAL):
+        return clocks - {"rate_by"}
+    return clocks
+
+
 @dataclass
 class Replayed:
     """A request's state rebuilt from its events alone."""
@@ -243,10 +390,12 @@ class Replayed:
     status: State
     hall: str
     department: str | None
+    pending: Pending = Pending.NONE
 
 
 def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
-    """Rebuild status, hall and department from event rows in order (verb, to_status, data)."""
+    """Rebuild status, hall, department and pending review from event rows in order
+    (verb, to_status, data)."""
     result: Replayed | None = None
     for event in events:
         verb = Verb(event["verb"])
@@ -262,17 +411,26 @@ def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
             dispatched=result.department is not None,
             rating=Rating(data["rating"]) if verb == Verb.RATE else None,
             hall_kind=data.get("from_hall_kind"),
+            pending=result.pending,
+            decision=data.get("decision"),
         )
         if expected != State(event["to_status"]):
             raise ValueError(
                 f"event {verb} leads to {event['to_status']}, the table says {expected}"
             )
+        result.pending = next_pending(
+            verb,
+            result.pending,
+            to=expected,
+            rating=data.get("rating"),
+            decision=data.get("decision"),
+        )
         result.status = expected
         if "hall" in data:
             result.hall = data["hall"]
-        if verb == Verb.DISPATCH:
+        if verb in (Verb.DISPATCH, Verb.REVIEW_RETURN):
             result.department = data["department"]
-        elif verb == Verb.RETURN:
+        elif verb in (Verb.RETURN, Verb.HAND_DOWN):
             result.department = None
     if result is None:
         raise ValueError("no events")

@@ -129,7 +129,9 @@ def test_missed_parent_response_is_one_breach_and_overdue(county: County) -> Non
 def test_missed_claim_clock_breaches(county: County) -> None:
     r = claimed(county)
     # back one step: a fresh dispatch to watch its claim clock
-    r = A.do_return(r, actor=county["dept1"], reason="非本部门职责", now=at(1))
+    r = A.do_return(
+        r, actor=county["dept1"], reason_code="not_ours", reason="非本部门职责", now=at(1)
+    )
     r = A.do_acknowledge(r, actor=county["dispatcher1"], now=at(2))
     r = A.do_dispatch(r, actor=county["dispatcher1"], department="gongdian", now=at(3))
     policy = ClockPolicy.for_request(None, "normal")
@@ -301,10 +303,6 @@ def test_rating_window_end_closes_as_unrated(county: County) -> None:
     A.do_reopen(r, actor=county["resident1"], reason="又坏了", now=at(10, days=36))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PRODUCT §3/§3.1: 不满意 goes to review; the sweep closes it as 'unrated' instead",
-)
 def test_dissatisfied_rating_is_not_closed_as_unrated(county: County) -> None:
     r = resolved(county, at(10))
     r = A.do_rate(r, actor=county["resident1"], rating="dissatisfied", now=at(20))
