@@ -154,7 +154,11 @@ class RequestOut(Schema):
     deadlines: Deadlines
     overdue: bool
     rating: str | None
+    rating_channel: str | None
     rating_comment: str
+    pending_review: str | None
+    return_count: int
+    appeal_approved: bool
     merged_into: int | None
     version: int
     follow_code: str | None
@@ -253,7 +257,10 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
     verbs = []
     if who is not None:
         for verb in allowed_verbs(
-            State(req.status), dispatched=req.department_id is not None, hall_kind=req.hall.kind
+            State(req.status),
+            dispatched=req.department_id is not None,
+            hall_kind=req.hall.kind,
+            pending=req.pending_review,
         ):
             if verb != Verb.BREACH and can(who, verb, req, now=now):
                 verbs.append(verb.value)
@@ -294,6 +301,10 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
         },
         "overdue": req.overdue,
         "rating": req.rating or None,
+        "rating_channel": req.rating_channel or None,
+        "pending_review": req.pending_review or None,
+        "return_count": req.return_count,
+        "appeal_approved": req.appeal_approved,
         "rating_comment": req.rating_comment if full else mask_text(req.rating_comment),
         "merged_into": req.merged_into_id,
         "version": req.version,
