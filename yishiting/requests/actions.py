@@ -708,9 +708,9 @@ def do_return(
         raise InvalidError(f"reason_code: one of {', '.join(ReturnReason)}")
     note = _note(reason, Verb.RETURN)
     rules = CountyRules.for_county(req.hall.county_code)
-    assert req.department is not None and req.dispatched_at is not None
+    assert req.department is not None  # dispatched or claimed: a department holds it
     window_end = clocks.add(
-        req.dispatched_at,
+        req.dispatched_at or req.created_at,
         rules.return_window_days * 86400,
         clocks.Basis.WORKING_DAYS,
         _calendar(),
