@@ -288,7 +288,7 @@ def _check_pending(verb: Verb, state: State, pending: Pending, decision: str | N
             raise IllegalTransition("there is no return waiting for review")
         if decision not in set(ReturnDecision):
             raise IllegalTransition("review_return decides redispatch or uphold")
-    elif verb == Verb.DISPATCH and pending == Pending.RETURN:
+    elif verb in (Verb.DISPATCH, Verb.ACKNOWLEDGE) and pending == Pending.RETURN:
         raise IllegalTransition("a returned request is decided by review_return")
     elif verb == Verb.APPEAL and pending != Pending.RATING:
         raise IllegalTransition("an appeal answers a 不满意 rating under review")

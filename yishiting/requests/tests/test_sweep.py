@@ -132,8 +132,9 @@ def test_missed_claim_clock_breaches(county: County) -> None:
     r = A.do_return(
         r, actor=county["dept1"], reason_code="not_ours", reason="非本部门职责", now=at(1)
     )
-    r = A.do_acknowledge(r, actor=county["dispatcher1"], now=at(2))
-    r = A.do_dispatch(r, actor=county["dispatcher1"], department="gongdian", now=at(3))
+    r = A.do_review_return(
+        r, actor=county["dispatcher1"], decision="redispatch", department="gongdian", now=at(3)
+    )
     policy = ClockPolicy.for_request(None, "normal")
     expected = clocks.add(
         at(3),
