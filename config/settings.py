@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "yishiting.requests",
     "yishiting.api",
     "yishiting.demo",
+    "yishiting.routing",
 ]
 
 MIDDLEWARE = [

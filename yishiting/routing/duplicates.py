@@ -1,0 +1,200 @@
+"""Similar open requests (PRODUCT.md §3 merge, co-sign instead of filing again).
+
+Each request gets a 64-value MinHash signature over the character bigrams of its normalised
+title and text (`Fingerprint`, written when the request is created). Looking up a new text
+reads the signatures of open requests filed in the same hall or a neighbouring one (its
+parent and the parent's other children) in the last 30 days — one range scan per hall on the
+(hall, created_at) index, so its cost follows the neighbourhood's recent volume, not the size
+of the table — and compares them in numpy.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from django.db import transaction
+from django.db.models import Q
+
+from yishiting.orgs.models import Hall
+from yishiting.requests.models import Request
+from yishiting.requests.states import OPEN
+from yishiting.routing.models import Fingerprint
+from yishiting.routing.text import normalise
+
+log = logging.getLogger(__name__)
+
+WINDOW = timedelta(days=30)
+PERMUTATIONS = 64
+# Estimated Jaccard similarity of character bigrams from which a request is offered.
+MIN_SIMILARITY = 0.2
+# Most candidates compared per lookup (the most recent); a safety cap, far above a real hall.
+MAX_CANDIDATES = 20_000
+
+_rng = np.random.default_rng(20240611)  # fixed: stored signatures must stay comparable
+_A = _rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
+_B = _rng.integers(0, 2**63, PERMUTATIONS, dtype=np.uint64)
+_EMPTY = np.full(PERMUTATIONS, np.iinfo(np.uint32).max, dtype=np.uint32)
+_NOT_TEXT = re.compile(r"[\W_]+")
+
+
+def shingles(text: str) -> set[str]:
+    """Character bigrams of the normalised text, punctuation and spaces dropped."""
+    text = _NOT_TEXT.sub("", normalise(text))
+    if len(text) < 2:
+        return {text} if text else set()
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def signature(text: str) -> np.ndarray:
+    """MinHash: for each of 64 multiply-shift hash functions, the least hash of any shingle."""
+    grams = shingles(text)
+    if not grams:
+        return _EMPTY.copy()
+    x = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
+    hashed = (x[:, None] * _A[None, :] + _B[None, :]) >> np.uint64(32)  # wraps mod 2**64
+    return hashed.min(axis=0).astype(np.uint32)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Estimated Jaccard similarity of two signatures."""
+    if np.array_equal(a, _EMPTY) or np.array_equal(b, _EMPTY):
+        return 0.0
+    return float(np.mean(a == b))
+
+
+def request_text(title: str, text: str) -> str:
+    """What a request's fingerprint is taken over."""
+    return f"{title} {text}"
+
+
+def index_request(req: Request) -> Fingerprint:
+    """Write (or rewrite) a request's fingerprint."""
+    fp = Fingerprint(
+        request_id=req.pk,
+        hall_id=req.origin_hall_id,
+        created_at=req.created_at,
+        signature=signature(request_text(req.title, req.text)).tobytes(),
+    )
+    Fingerprint.objects.update_or_create(
+        request_id=req.pk,
+        defaults={"hall_id": fp.hall_id, "created_at": fp.created_at, "signature": fp.signature},
+    )
+    return fp
+
+
+def index_missing(now: datetime, *, window: timedelta = WINDOW) -> int:
+    """Fingerprint the requests of the last `window` that have none (after an upgrade, or a
+    failed fingerprint); returns how many were written."""
+    done = Fingerprint.objects.filter(created_at__gte=now - window).values("request_id")
+    missing = Request.objects.filter(created_at__gte=now - window).exclude(pk__in=done)
+    count = 0
+    for req in missing.only("pk", "origin_hall_id", "created_at", "title", "text").iterator():
+        index_request(req)
+        count += 1
+    return count
+
+
+def index_after_commit(req: Request) -> None:
+    """Fingerprint a new request once its transaction commits; a failure is logged, never
+    raised, so duplicates can never stop a resident from filing."""
+
+    def run() -> None:
+        try:
+            index_request(req)
+        except Exception:
+            log.exception("could not fingerprint request %s", req.pk)
+
+    transaction.on_commit(run)
+
+
+def neighbour_halls(hall: Hall) -> list[int]:
+    """The hall, its parent, and the parent's other children."""
+    if hall.parent_id is None:
+        return [hall.pk]
+    return list(
+        Hall.objects.filter(
+            Q(pk=hall.pk) | Q(pk=hall.parent_id) | Q(parent_id=hall.parent_id)
+        ).values_list("pk", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class Similar:
+    """An open request that looks like the new text."""
+
+    request_id: int
+    similarity: float
+    title: str
+    status: str
+    hall_code: str
+    created_at: datetime
+
+
+def similar_open_requests(
+    hall: Hall,
+    text: str,
+    now: datetime,
+    *,
+    title: str = "",
+    limit: int = 5,
+    exclude: Iterable[int] = (),
+    min_similarity: float = MIN_SIMILARITY,
+) -> list[Similar]:
+    """Open requests of the hall and its neighbours from the last 30 days that look like this
+    text, most similar first (at most `limit`, each at least `min_similarity`)."""
+    sig = signature(request_text(title, text))
+    if np.array_equal(sig, _EMPTY):
+        return []
+    rows = list(
+        Fingerprint.objects.filter(
+            hall_id__in=neighbour_halls(hall),
+            created_at__gte=now - WINDOW,
+            created_at__lte=now,
+            request__status__in=[s.value for s in OPEN],
+        )
+        .exclude(request_id__in=list(exclude))
+        .order_by("-created_at")
+        .values_list("request_id", "signature")[:MAX_CANDIDATES]
+    )
+    if not rows:
+        return []
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    sigs = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.uint32).reshape(
+        len(rows), PERMUTATIONS
+    )
+    scores = (sigs == sig[None, :]).mean(axis=1)
+    keep = np.where(scores >= min_similarity)[0]
+    keep = keep[np.argsort(-scores[keep], kind="stable")][:limit]
+    if keep.size == 0:
+        return []
+    found = {
+        r.pk: r
+        for r in Request.objects.filter(pk__in=[int(ids[k]) for k in keep]).select_related(
+            "origin_hall"
+        )
+    }
+    return [
+        Similar(
+            request_id=int(ids[k]),
+            similarity=round(float(scores[k]), 3),
+            title=found[int(ids[k])].title,
+            status=found[int(ids[k])].status,
+            hall_code=found[int(ids[k])].origin_hall.code,
+            created_at=found[int(ids[k])].created_at,
+        )
+        for k in keep
+        if int(ids[k]) in found
+    ]
+
+
+def merge_candidates(req: Request, now: datetime, *, limit: int = 5) -> list[Similar]:
+    """For a liaison about to merge `req`: the open requests it most likely duplicates."""
+    return similar_open_requests(
+        req.origin_hall, req.text, now, title=req.title, limit=limit, exclude=[req.pk]
+    )
