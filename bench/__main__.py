@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bench import sweep
+import os
+
+from bench import routing, sweep
 
 if __name__ == "__main__":
     sweep.main()
+    # Routing fills a 1M-request database (~8 min): opt in with BENCH_ROUTING=1.
+    if os.environ.get("BENCH_ROUTING"):
+        routing.main()
