@@ -51,7 +51,7 @@ from yishiting.core.errors import (
     IllegalTransitionError,
     InvalidError,
 )
-from yishiting.orgs.models import DutyShift
+from yishiting.orgs.models import CountyRules, DutyShift
 from yishiting.requests import actions, sweep
 from yishiting.requests.clocks import LOCAL_TZ
 from yishiting.requests.models import Channel, Event, Follower, Request
@@ -112,9 +112,21 @@ ARGS = st.fixed_dictionaries(
     }
 )
 REASON_CODES = {"not_ours", "incomplete", "duplicate", "other"}
-# The defaults of docs/handling-rules.md: 2 working days, 2 returns.
-RETURN_WINDOW_DAYS = 2
-MAX_RETURNS = 2
+# The §3.1 verbs and those they gate, and the people who have something to do with them.
+HANDLING_VERBS = [
+    "return",
+    "review_return",
+    "hand_down",
+    "appeal",
+    "review_rating",
+    "visit",
+    "dispatch",
+    "acknowledge",
+    "rate",
+    "reopen",
+    "escalate",
+]
+HANDLING_PEOPLE = ["dispatcher1", "dept1", "dept2", "liaison1", "manager1", "leader1"]
 CATEGORIES = [None, "streetlight", "sewage"]
 
 
@@ -225,6 +237,8 @@ def working_days_between(start: date, end: date, *, inclusive: bool) -> int:
 class Handling:
     """What the walk knows of one request's §3.1 history, from the verbs it saw accepted."""
 
+    window_days: int  # the county's return window and maximum returns, as the walk set them
+    max_returns: int
     dispatched_at: datetime | None = None  # the last dispatch (or review_return)
     returns: int = 0
     last_returned_by: str | None = None
@@ -236,15 +250,15 @@ class Handling:
         """'open', 'closed' or 'edge' (the doc does not fix the last hours of day 2)."""
         assert self.dispatched_at is not None
         start, today = self.dispatched_at.astimezone(LOCAL_TZ).date(), now.date()
-        if working_days_between(start, today, inclusive=True) < RETURN_WINDOW_DAYS:
+        if working_days_between(start, today, inclusive=True) < self.window_days:
             return "open"
-        if working_days_between(start, today, inclusive=False) >= RETURN_WINDOW_DAYS:
+        if working_days_between(start, today, inclusive=False) >= self.window_days:
             return "closed"
         return "edge"
 
     def return_refused(self, dept: str | None, now: datetime) -> bool | None:
         """True: the doc refuses this return; False: it allows it; None: the window's edge."""
-        if dept in self.upheld or self.returns >= MAX_RETURNS:
+        if dept in self.upheld or self.returns >= self.max_returns:
             return True
         window = self.window(now)
         return None if window == "edge" else window == "closed"
@@ -279,6 +293,8 @@ class CaseMachine(RuleBasedStateMachine):
         self.pks: list[int] = []
         self.followers: dict[int, set[str]] = {}
         self.handling: dict[int, Handling] = {}
+        # the defaults of docs/handling-rules.md, until `county_rules` changes them
+        self.rules = {"return_window_days": 2, "max_returns": 2}
 
     def teardown(self) -> None:
         transaction.set_rollback(True)
@@ -318,7 +334,9 @@ class CaseMachine(RuleBasedStateMachine):
         reporter = None if who.startswith("liaison") else who
         assert (req.reporter.username if req.reporter else None) == reporter
         self.followers[req.pk] = {reporter} if reporter else set()
-        self.handling[req.pk] = Handling()
+        self.handling[req.pk] = Handling(
+            window_days=self.rules["return_window_days"], max_returns=self.rules["max_returns"]
+        )
 
     # --- rules -----------------------------------------------------------------------------
 
@@ -328,6 +346,14 @@ class CaseMachine(RuleBasedStateMachine):
             hall = self.shape.villages[h]
             reporters = ["resident1", "resident2", f"liaison{h + 1}"]
             self.submit(hall, reporters[(who + i) % 3])
+
+    @initialize(window=st.sampled_from([1, 2, 5]), max_returns=st.sampled_from([1, 2, 3]))
+    def county_rules(self, window: int, max_returns: int) -> None:
+        """The county's settings (§3.1) for this walk: the defaults or changed ones."""
+        self.rules = {"return_window_days": window, "max_returns": max_returns}
+        CountyRules.objects.update_or_create(county=self.c.county, defaults=self.rules)
+        for h in self.handling.values():
+            h.window_days, h.max_returns = window, max_returns
 
     @precondition(lambda self: len(self.pks) < MAX_REQUESTS)
     @rule(
@@ -483,6 +509,20 @@ class CaseMachine(RuleBasedStateMachine):
             if verb == "review_rating" and pending == "rating":
                 args["rating_decision"] = "redo"
             self.act(allowed[pick_who % len(allowed)], verb, pk, args)
+
+    @rule(
+        who=st.sampled_from(HANDLING_PEOPLE),
+        verb=st.sampled_from(HANDLING_VERBS),
+        which=st.integers(0, MAX_REQUESTS - 1),
+        args=ARGS,
+    )
+    def act_on_handling(self, who: str, verb: str, which: int, args: dict[str, Any]) -> None:
+        """The people of §3.1 try its verbs (and those they gate) anywhere: right and wrong
+        people, right and wrong stages, good and bad arguments."""
+        pk = self.pks[which % len(self.pks)]
+        if verb in ("rate", "reopen"):
+            who = self.pre(pk)["reporter"] or who
+        self.act(who, verb, pk, args)
 
     @rule(which=st.integers(0, MAX_REQUESTS - 1), args=ARGS, claim=st.booleans())
     def bounce(self, which: int, args: dict[str, Any], claim: bool) -> None:
