@@ -21,6 +21,7 @@ import json
 import re
 import socket
 import ssl
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -301,3 +302,28 @@ def deliver(
             return DeliveryResult.transient(f"HTTP {reply.status} without a JSON answer")
         return DeliveryResult.permanent(f"HTTP {reply.status}")
     return interpret(data)
+
+
+class SignedRobot:
+    """A group robot whose webhook may be signed with a secret (DingTalk 加签, Feishu 签名校验).
+
+    ``clock`` gives the current time in seconds (``time.time`` by default); tests pass their own.
+    """
+
+    kind = ""
+
+    def __init__(
+        self,
+        webhook_url: str,
+        secret: str = "",
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.webhook_url = check_webhook_url(webhook_url)
+        self.secret = secret
+        self.timeout = timeout
+        self.clock = clock
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({redact_url(self.webhook_url)}, signed={bool(self.secret)})"

@@ -17,20 +17,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import time
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 from yishiting.notify.channels.base import (
-    DEFAULT_TIMEOUT,
     DETAIL_LABEL,
     DeliveryResult,
     Message,
     MessageKind,
-    check_webhook_url,
+    SignedRobot,
     deliver,
-    redact_url,
 )
 
 RATE_LIMITED = 130101
@@ -59,29 +55,10 @@ def signed_url(webhook_url: str, secret: str, timestamp_ms: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote_plus)))
 
 
-class DingTalkRobot:
-    """A DingTalk custom robot: its webhook URL and, if 加签 is on, its secret.
-
-    ``clock`` gives the current time in seconds (``time.time`` by default); tests pass their own.
-    """
+class DingTalkRobot(SignedRobot):
+    """A DingTalk custom robot: its webhook URL and, if 加签 is on, its secret."""
 
     kind = "dingtalk"
-
-    def __init__(
-        self,
-        webhook_url: str,
-        secret: str = "",
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.webhook_url = check_webhook_url(webhook_url)
-        self.secret = secret
-        self.timeout = timeout
-        self.clock = clock
-
-    def __repr__(self) -> str:
-        return f"DingTalkRobot({redact_url(self.webhook_url)}, signed={bool(self.secret)})"
 
     def url(self, now: float) -> str:
         if not self.secret:

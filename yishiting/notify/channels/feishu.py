@@ -22,22 +22,18 @@ import base64
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from yishiting.notify.channels.base import (
-    DEFAULT_TIMEOUT,
     DETAIL_LABEL,
     DeliveryResult,
     Message,
     MessageKind,
-    check_webhook_url,
+    SignedRobot,
     deliver,
-    redact_url,
 )
 
 BODY_MAX_BYTES = 20 * 1024
@@ -73,29 +69,10 @@ def decrypt_event(encrypt_key: str, encrypted: str) -> str:
     return (unpadder.update(padded) + unpadder.finalize()).decode("utf-8")
 
 
-class FeishuRobot:
-    """A Feishu custom bot: its webhook URL and, if 签名校验 is on, its secret.
-
-    ``clock`` gives the current time in seconds (``time.time`` by default); tests pass their own.
-    """
+class FeishuRobot(SignedRobot):
+    """A Feishu custom bot: its webhook URL and, if 签名校验 is on, its secret."""
 
     kind = "feishu"
-
-    def __init__(
-        self,
-        webhook_url: str,
-        secret: str = "",
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.webhook_url = check_webhook_url(webhook_url)
-        self.secret = secret
-        self.timeout = timeout
-        self.clock = clock
-
-    def __repr__(self) -> str:
-        return f"FeishuRobot({redact_url(self.webhook_url)}, signed={bool(self.secret)})"
 
     def payload(self, message: Message, now: float) -> dict[str, Any]:
         payload: dict[str, Any] = {}
