@@ -524,18 +524,44 @@ class CaseMachine(RuleBasedStateMachine):
             who = self.pre(pk)["reporter"] or who
         self.act(who, verb, pk, args)
 
-    @rule(which=st.integers(0, MAX_REQUESTS - 1), args=ARGS, claim=st.booleans())
-    def bounce(self, which: int, args: dict[str, Any], claim: bool) -> None:
-        """The department returns what it holds and the dispatcher reviews it: the §3.1 road of
-        returns, upheld returns and max_returns, walked more often than `drive` gets there."""
+    @rule(
+        which=st.integers(0, MAX_REQUESTS - 1),
+        args=ARGS,
+        moves=st.lists(st.integers(0, 5), min_size=1, max_size=12),
+    )
+    def bounce(self, which: int, args: dict[str, Any], moves: list[int]) -> None:
+        """Up the tree to a department, which returns it; the dispatcher reviews; the
+        department (or the next one) returns it again: the §3.1 road of return windows,
+        upheld returns and max_returns, at one moment (inside the window) or across the
+        `advance` steps taken between two bounces (outside it)."""
         pk = self.pks[which % len(self.pks)]
-        pre = self.pre(pk, public=args["public"])
-        if pre["pending"] == "return":
-            self.act("dispatcher1", "review_return", pk, args)
-        elif pre["status"] == "dispatched" and claim:
-            self.act(sorted(self.shape.officers[pre["dept"]])[0], "claim", pk, args)
-        elif pre["status"] in ("dispatched", "claimed") and pre["dept"] is not None:
-            self.act(sorted(self.shape.officers[pre["dept"]])[0], "return", pk, args)
+        main_road = {"submitted": "acknowledge", "escalated": "acknowledge"}
+        for move in moves:
+            pre = self.pre(pk, public=args["public"])
+            status, dept, at_top = pre["status"], pre["dept"], pre["hall"] == self.shape.assignment
+            args = args | {
+                "return_decision": ("redispatch", "uphold")[move % 2],
+                "department": DEPARTMENTS[move % 3 % 2],
+                "reason_code": args["reason_code"] if move == 5 else "not_ours",
+            }
+            if pre["pending"] == "return":
+                who, verb = "dispatcher1", "review_return"
+            elif status in ("dispatched", "claimed") and dept is not None:
+                verb = ("return", "return", "return", "claim", "hand_down", "return")[move]
+                officer = sorted(self.shape.officers[dept])[0]
+                who = "dispatcher1" if verb == "hand_down" else officer
+            elif status in main_road or (status == "acknowledged" and at_top):
+                verb = main_road.get(status, "dispatch")
+                allowed = sorted(p for p in PEOPLE if may(self.shape, p, verb, pre, self.now))
+                if not allowed:
+                    return
+                who = allowed[move % len(allowed)]
+            elif status == "acknowledged":
+                verb = "escalate"
+                who = sorted(self.shape.local(pre["hall"]))[0]
+            else:
+                return
+            self.act(who, verb, pk, args)
 
     # --- one verb and everything it must (not) do -----------------------------------------
 
