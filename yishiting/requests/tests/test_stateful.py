@@ -545,7 +545,11 @@ class CaseMachine(RuleBasedStateMachine):
                 "reason_code": args["reason_code"] if move == 5 else "not_ours",
             }
             if pre["pending"] == "return":
-                who, verb = "dispatcher1", "review_return"
+                # the review, or a try at getting around it (refused)
+                who, verb = (
+                    "dispatcher1",
+                    {3: "acknowledge", 4: "dispatch"}.get(move, "review_return"),
+                )
             elif status in ("dispatched", "claimed") and dept is not None:
                 verb = ("return", "return", "return", "claim", "hand_down", "return")[move]
                 officer = sorted(self.shape.officers[dept])[0]
