@@ -7,6 +7,7 @@ one wins and the other gets `conflict`, on SQLite as on PostgreSQL.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from yishiting.orgs.models import (
     calendar_overrides,
 )
 from yishiting.orgs.scope import Actor, escalation_target
-from yishiting.requests import clocks
+from yishiting.requests import clocks, effects
 from yishiting.requests.models import (
     Attachment,
     Channel,
@@ -366,6 +367,7 @@ def _commit(
     if who is not None and verb in RESPONSE_VERBS and req.first_responded_at is None:
         fields["first_responded_at"] = now
     saved: list[Attachment] = []
+    before = copy.copy(req)
     try:
         with transaction.atomic():
             updated = Request.objects.filter(pk=req.pk, version=req.version).update(
@@ -387,17 +389,21 @@ def _commit(
             )
             _attach(req.pk, event, change.photos, now, saved)
             _follow(req.pk, change.followers, now)
+            # The row now holds exactly these values: update the instance rather than read
+            # it back (and put the old values back if the transaction does not commit).
+            for name, value in fields.items():
+                setattr(req, name, value)
+            req.version += 1
+            req.updated_at = now
+            effects.after_event(event, before, req)
     except IntegrityError:
         _discard(saved)
+        req.__dict__.update(before.__dict__)
         raise ConflictError(f"request {req.pk} was changed by someone else; reload it") from None
     except BaseException:
         _discard(saved)
+        req.__dict__.update(before.__dict__)
         raise
-    # The row now holds exactly these values: update the instance rather than read it back.
-    for name, value in fields.items():
-        setattr(req, name, value)
-    req.version += 1
-    req.updated_at = now
     return req
 
 
@@ -534,6 +540,7 @@ def do_submit(
             _attach(req.pk, event, cleaned, now, saved)
             if reporter is not None:
                 _follow(req.pk, [(reporter.pk, FollowerKind.REPORTER)], now)
+            effects.after_event(event, None, req)
     except BaseException:
         _discard(saved)
         raise

@@ -1,0 +1,20 @@
+"""What every event sets off, inside the event's own transaction.
+
+`actions` calls `after_event` exactly once per event, after the request row and the event are
+written and before the transaction commits. Whatever is written here commits or rolls back
+with the event (the notification outbox, statistics rollups); whatever must happen only once
+the event is durable (pushing to open pages) registers `transaction.on_commit`. Each
+subsystem is one call below, so this module is the list of everything an event causes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from yishiting.requests.models import Event, Request
+
+
+def after_event(event: Event, before: Request | None, after: Request) -> None:
+    """Run every subsystem's reaction to `event`. `before` is the request as it was (None for
+    a submission), `after` as it is now; neither may be saved here."""
