@@ -374,6 +374,7 @@ def _run_verb(
                 request_id,
                 actor=who,
                 department=body.department,
+                assisting=body.assisting,
                 category=body.category,
                 note=note,
             )
@@ -387,7 +388,14 @@ def _run_verb(
                 actor=who,
                 decision=body.decision,
                 department=body.department,
+                part=body.part,
                 reason=reason,
+            )
+        case Verb.POST_PART:
+            return actions.do_post_part(request_id, actor=who, note=note, photos=photos)
+        case Verb.WAIVE_PART:
+            return actions.do_waive_part(
+                request_id, actor=who, department=body.department, reason=reason
             )
         case Verb.HAND_DOWN:
             return actions.do_hand_down(request_id, actor=who, hall=body.hall, reason=reason)

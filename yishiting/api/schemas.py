@@ -11,10 +11,22 @@ from pydantic import Field
 from yishiting.core.masking import mask_name, mask_phone, mask_text
 from yishiting.orgs.models import Category, Department, Hall
 from yishiting.orgs.scope import Actor
-from yishiting.requests.actions import can
+from yishiting.requests.actions import can, part_verbs
 from yishiting.requests.models import Event, Request
 from yishiting.requests.queries import sees_personal_data
-from yishiting.requests.states import STATE_LABELS, VERB_LABELS, State, Verb, allowed_verbs
+from yishiting.requests.states import (
+    PART_STATUS_LABELS,
+    STATE_LABELS,
+    VERB_LABELS,
+    PartStatus,
+    RatingDecision,
+    Rating,
+    ReturnDecision,
+    ReturnReason,
+    State,
+    Verb,
+    allowed_verbs,
+)
 
 
 class Error(Schema):
@@ -100,16 +112,39 @@ class VerbIn(Schema):
     department: str | None = Field(None, max_length=32)
     category: str | None = Field(None, max_length=32)
     until: datetime | None = None
-    rating: str | None = Field(None, pattern="^(satisfied|basically_satisfied|dissatisfied)$")
+    # Values with a fixed set of choices are checked by the action after the caller's scope
+    # (403 before 422); the schema only documents them.
+    rating: str | None = Field(
+        None, max_length=32, json_schema_extra={"enum": list(Rating)}, description="rate, visit"
+    )
     comment: str | None = Field(None, max_length=500)
     into: int | None = None
     public: bool = True
     decision: str | None = Field(
-        None, pattern="^(redispatch|uphold|redo|approve_appeal|deny_appeal)$"
+        None,
+        max_length=32,
+        json_schema_extra={"enum": [*ReturnDecision, *RatingDecision]},
+        description="review_return: redispatch | uphold; review_rating: redo | approve_appeal "
+        "| deny_appeal",
     )
-    reason_code: str | None = Field(None, pattern="^(not_ours|incomplete|duplicate|other)$")
+    reason_code: str | None = Field(
+        None, max_length=32, json_schema_extra={"enum": list(ReturnReason)}, description="return"
+    )
     hall: str | None = Field(None, max_length=32)
-    channel: str | None = Field(None, pattern="^(phone|in_person)$")
+    channel: str | None = Field(
+        None, max_length=32, json_schema_extra={"enum": ["phone", "in_person"]}, description="visit"
+    )
+    assisting: list[str] | None = Field(
+        None,
+        max_length=10,
+        description="dispatch: codes of the assisting departments (协办); `department` is the lead",
+    )
+    part: str | None = Field(
+        None,
+        max_length=32,
+        description="review_return: the assisting department whose returned part is reviewed "
+        "(default: the lead's return)",
+    )
     version: int | None = Field(
         None, description="the request's version the caller saw; if it changed since: 409 conflict"
     )
@@ -122,6 +157,24 @@ class Deadlines(Schema):
     rate_by: datetime | None
     reopen_until: datetime | None
     supervise_by: datetime | None
+
+
+class PartOut(Schema):
+    """A department's share of a request: the lead's (主办) clocks are the request's, each
+    assisting department (协办) has its own."""
+
+    department: str
+    department_name: str
+    role: str
+    status: str
+    status_label: str
+    claim_by: datetime | None
+    resolve_by: datetime | None
+    overdue: bool
+    dispatched_at: datetime | None
+    claimed_at: datetime | None
+    posted_at: datetime | None
+    waived_at: datetime | None
 
 
 class PhotoOut(Schema):
@@ -153,6 +206,7 @@ class RequestOut(Schema):
     closed_at: datetime | None
     deadlines: Deadlines
     overdue: bool
+    parts: list[PartOut]
     rating: str | None
     rating_channel: str | None
     rating_comment: str
@@ -264,6 +318,7 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
         ):
             if verb != Verb.BREACH and can(who, verb, req, now=now):
                 verbs.append(verb.value)
+        verbs += [v for v in part_verbs(who, req, now=now) if v not in verbs]
     return {
         "id": req.pk,
         "number": req.number,
@@ -300,6 +355,7 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
             "supervise_by": req.supervise_by,
         },
         "overdue": req.overdue,
+        "parts": parts_out(req),
         "rating": req.rating or None,
         "rating_channel": req.rating_channel or None,
         "pending_review": req.pending_review or None,
@@ -311,6 +367,46 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
         "follow_code": req.follow_code if full else None,
         "allowed_verbs": verbs,
     }
+
+
+def parts_out(req: Request) -> list[dict[str, Any]]:
+    """The lead's share (the request's own clocks) and every assisting part, oldest first."""
+    out = []
+    if req.department is not None:
+        out.append(
+            {
+                "department": req.department.code,
+                "department_name": req.department.name,
+                "role": "lead",
+                "status": req.status,
+                "status_label": str(STATE_LABELS[State(req.status)]),
+                "claim_by": req.claim_by,
+                "resolve_by": req.resolve_by,
+                "overdue": req.overdue,
+                "dispatched_at": req.dispatched_at,
+                "claimed_at": None,
+                "posted_at": req.resolved_at,
+                "waived_at": None,
+            }
+        )
+    for p in req.parts.all():
+        out.append(
+            {
+                "department": p.department.code,
+                "department_name": p.department.name,
+                "role": "assisting",
+                "status": p.status,
+                "status_label": str(PART_STATUS_LABELS[PartStatus(p.status)]),
+                "claim_by": p.claim_by,
+                "resolve_by": p.resolve_by,
+                "overdue": p.overdue,
+                "dispatched_at": p.dispatched_at,
+                "claimed_at": p.claimed_at,
+                "posted_at": p.posted_at,
+                "waived_at": p.waived_at,
+            }
+        )
+    return out
 
 
 def event_out(event: Event, full: bool) -> dict[str, Any]:

@@ -43,6 +43,7 @@ from yishiting.requests.models import (
     Event,
     Follower,
     FollowerKind,
+    Part,
     RatingChannel,
     Request,
 )
@@ -50,7 +51,13 @@ from yishiting.requests.photos import MAX_PHOTOS, Photo, clean_photo
 from yishiting.requests.states import (
     DEADLINE_FIELDS,
     OPEN,
+    PART_CANCELLING,
+    PART_CLOCKS,
+    PART_CURRENT,
+    PART_DEADLINE_FIELDS,
+    PART_OPEN,
     IllegalTransition,
+    PartStatus,
     Rating,
     RatingDecision,
     ReturnDecision,
@@ -58,6 +65,7 @@ from yishiting.requests.states import (
     State,
     Verb,
     next_pending,
+    part_target,
     running_clocks,
     target,
 )
@@ -74,7 +82,11 @@ RESPONSE_VERBS = frozenset(
 )
 MAX_TEXT = 4000
 MAX_NOTE = 2000
-NOTE_REQUIRED = frozenset({Verb.RETURN, Verb.HOLD, Verb.REOPEN, Verb.REJECT, Verb.RESOLVE})
+NOTE_REQUIRED = frozenset(
+    {Verb.RETURN, Verb.HOLD, Verb.REOPEN, Verb.REJECT, Verb.RESOLVE, Verb.POST_PART}
+)
+# At most this many assisting departments on one dispatch.
+MAX_ASSISTING = 10
 
 ActorArg = User | Actor | None
 Upload = IO[bytes]
@@ -88,6 +100,10 @@ class Change:
     data: dict[str, Any] = field(default_factory=dict)
     followers: list[tuple[int, str]] = field(default_factory=list)
     photos: list[Photo] = field(default_factory=list)
+    # Assisting parts this verb creates or changes, and the part deadlines it starts.
+    parts: list[Part] = field(default_factory=list)
+    part_due: list[datetime] = field(default_factory=list)
+    on_part: bool = False
 
 
 def _actor(actor: ActorArg) -> Actor | None:
@@ -156,7 +172,11 @@ def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: b
         case Verb.DISPATCH:
             return who.dispatches_for(req.hall)
         case Verb.CLAIM | Verb.RETURN:
-            return who.officer_of(req.department_id)
+            return who.officer_of(req.department_id) or my_part(who, req) is not None
+        case Verb.POST_PART:
+            return my_part(who, req) is not None
+        case Verb.WAIVE_PART:
+            return who.dispatches_for(req.hall)
         case Verb.HOLD | Verb.RESUME | Verb.EXTEND | Verb.RESOLVE:
             return who.officer_of(req.department_id) if dept else _local(who, req)
         case Verb.APPROVE_EXTENSION | Verb.DENY_EXTENSION:
@@ -176,7 +196,9 @@ def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: b
         case Verb.SUPERVISE:
             return who.leads(req.hall) or who.dispatches_for(req.hall) or who.on_duty(req.hall, now)
         case Verb.COMMENT:
-            inside = who.sees_internal(req.hall, req.origin_hall, req.department_id)
+            inside = who.sees_internal(req.hall, req.origin_hall, req.department_id) or (
+                my_part(who, req) is not None
+            )
             if not public:
                 return inside
             return inside or Follower.objects.filter(request=req, user=who.user).exists()
@@ -198,6 +220,47 @@ def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: b
                 or who.dispatches_for(req.hall)
             )
     return False
+
+
+def my_part(who: Actor, req: Request) -> Part | None:
+    """The assisting part one of `who`'s departments currently has on `req` (协办), if any."""
+    ids = [d.pk for d in who.departments]
+    if not ids or req.pk is None:
+        return None
+    return (
+        Part.objects.select_related("department")
+        .filter(request_id=req.pk, department_id__in=ids, status__in=PART_CURRENT)
+        .order_by("-id")
+        .first()
+    )
+
+
+def part_verbs(who: Actor, req: Request, *, now: datetime) -> list[str]:
+    """The part verbs (claim, return, post_part; waive_part, review_return) `who` may use on
+    `req` now, for pages and the API to offer."""
+    status = State(req.status)
+    try:
+        target(Verb.POST_PART, status, pending=req.pending_review)
+    except IllegalTransition:
+        return []
+    parts = list(req.parts.all())
+    out: list[str] = []
+    ids = {d.pk for d in who.departments}
+    if ids and not who.officer_of(req.department_id):
+        mine = [p for p in parts if p.department_id in ids and p.status in PART_CURRENT]
+        if mine:
+            for verb in (Verb.CLAIM, Verb.RETURN, Verb.POST_PART):
+                try:
+                    part_target(verb, mine[-1].status)
+                except IllegalTransition:
+                    continue
+                out.append(verb.value)
+    if who.dispatches_for(req.hall):
+        if any(p.status in PART_OPEN for p in parts):
+            out.append(Verb.WAIVE_PART.value)
+        if any(p.status == PartStatus.RETURNED for p in parts):
+            out.append(Verb.REVIEW_RETURN.value)
+    return out
 
 
 def _check(who: Actor | None, verb: Verb, req: Request, now: datetime, **kw: Any) -> State:
@@ -348,6 +411,7 @@ def _commit(
         to=to,
         rating=change.data.get("rating"),
         decision=change.data.get("decision"),
+        part=change.on_part,
     )
     fields = _clock_fields(
         req,
@@ -364,6 +428,8 @@ def _commit(
     fields.update(change.fields)
     fields["status"] = to
     fields["pending_review"] = pending
+    parts = _parts_after(req, verb, change, now)
+    _part_clocks(req, fields, parts, change, now, handled_through)
     if who is not None and verb in RESPONSE_VERBS and req.first_responded_at is None:
         fields["first_responded_at"] = now
     saved: list[Attachment] = []
@@ -389,12 +455,15 @@ def _commit(
             )
             _attach(req.pk, event, change.photos, now, saved)
             _follow(req.pk, change.followers, now)
+            for part in parts.changed:
+                part.save()
             # The row now holds exactly these values: update the instance rather than read
             # it back (and put the old values back if the transaction does not commit).
             for name, value in fields.items():
                 setattr(req, name, value)
             req.version += 1
             req.updated_at = now
+            getattr(req, "_prefetched_objects_cache", {}).pop("parts", None)
             effects.after_event(event, before, req)
     except IntegrityError:
         _discard(saved)
@@ -405,6 +474,77 @@ def _commit(
         req.__dict__.update(before.__dict__)
         raise
     return req
+
+
+@dataclass
+class _Parts:
+    """A request's assisting parts as a verb leaves them, and those it changed."""
+
+    all: list[Part]
+    changed: list[Part]
+
+
+def _parts_after(req: Request, verb: Verb, change: Change, now: datetime) -> _Parts:
+    """The parts after `verb`: the verb's own changes, and every open part cancelled when the
+    work leaves the departments or is dispatched anew (states.PART_CANCELLING)."""
+    touched = {p.pk for p in change.parts if p.pk is not None}
+    stored = [p for p in Part.objects.filter(request_id=req.pk) if p.pk not in touched]
+    changed = list(change.parts)
+    if verb in PART_CANCELLING:
+        for part in stored:
+            if part.status in PART_OPEN:
+                part.status = PartStatus.CANCELLED
+                part.ended_at = now
+                part.claim_by = part.resolve_by = None
+                changed.append(part)
+    return _Parts(stored + list(change.parts), changed)
+
+
+def _part_clocks(
+    req: Request,
+    fields: dict[str, Any],
+    parts: _Parts,
+    change: Change,
+    now: datetime,
+    handled_through: datetime | None,
+) -> None:
+    """Fold the open parts' deadlines into the request's single sweep index (`next_due_at`)
+    and its overdue flag, with the same acted-on rule as the request's own clocks."""
+    due = list(change.part_due)
+    late = False
+    for part in parts.all:
+        if part.status not in PART_OPEN:
+            continue
+        running = [getattr(part, n) for n in PART_DEADLINE_FIELDS if getattr(part, n)]
+        for d in running:
+            if handled_through is not None:
+                if d > handled_through:
+                    due.append(d)
+            elif req.next_due_at is not None and d >= req.next_due_at:
+                due.append(d)
+        overdue = any(d <= now for d in running)
+        late |= overdue
+        if overdue != part.overdue:
+            part.overdue = overdue
+            if part not in parts.changed:
+                parts.changed.append(part)
+    if due:
+        current = fields.get("next_due_at")
+        fields["next_due_at"] = min([*due, *([current] if current else [])])
+    fields["overdue"] = bool(fields.get("overdue")) or late
+
+
+def part_clocks_due(req: Request, at: datetime) -> list[str]:
+    """Names (`part:<department>:<clock>`) of the open parts' deadlines that fall at `at`, for
+    the sweep's breach record."""
+    out = []
+    for part in Part.objects.filter(request_id=req.pk, status__in=PART_OPEN).select_related(
+        "department"
+    ):
+        for name in sorted(PART_CLOCKS.get(PartStatus(part.status), ())):
+            if getattr(part, name) == at:
+                out.append(f"part:{part.department.code}:{name}")
+    return out
 
 
 def _attach(
@@ -662,39 +802,184 @@ def do_dispatch(
     *,
     actor: ActorArg,
     department: Department | str | None,
+    assisting: Sequence[Department | str] | None = None,
     category: Category | str | None = None,
     note: str = "",
     now: datetime | None = None,
 ) -> Request:
-    """The assignment hall hands the request to a department."""
+    """The assignment hall hands the request to a lead department (主办) and optionally to
+    assisting ones (协办), each with its own claim clock."""
     now = now or timezone.now()
     req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.DISPATCH, req, now)
     department = _required(department, "department")
     dept = _department(department, req.hall.county_code)
+    helpers = _assisting(assisting, dept, req.hall.county_code)
     fields: dict[str, Any] = {"department": dept, "dispatched_at": now}
     data: dict[str, Any] = {"department": dept.code, "from_hall_kind": req.hall.kind}
     cat = _category(category)
     if cat is not None:
         fields["category"] = cat
         data["category"] = cat.code
-    return _commit(
-        req,
-        Verb.DISPATCH,
-        who,
-        to,
-        now,
-        note=_note(note, Verb.DISPATCH),
-        change=Change(fields=fields, data=data),
+    change = Change(fields=fields, data=data)
+    if helpers:
+        data["assisting"] = [d.code for d in helpers]
+        policy = ClockPolicy.for_request(cat.pk if cat else req.category_id, req.priority)
+        for helper in helpers:
+            part = Part(request_id=req.pk, department=helper, dispatched_at=now)
+            _start_part_clock(part, change, policy, now)
+            change.parts.append(part)
+    return _commit(req, Verb.DISPATCH, who, to, now, note=_note(note, Verb.DISPATCH), change=change)
+
+
+def _assisting(
+    codes: Sequence[Department | str] | None, lead: Department, county_code: str
+) -> list[Department]:
+    """The assisting departments of a dispatch: distinct, of this county, not the lead."""
+    if codes is None:
+        return []
+    if isinstance(codes, str) or len(codes) > MAX_ASSISTING:
+        raise InvalidError(f"assisting: a list of at most {MAX_ASSISTING} department codes")
+    out: list[Department] = []
+    for code in codes:
+        dept = _department(code, county_code)
+        if dept.pk == lead.pk:
+            raise InvalidError("assisting: the lead department cannot also assist")
+        if any(d.pk == dept.pk for d in out):
+            raise InvalidError(f"assisting: {dept.code} is named twice")
+        out.append(dept)
+    return out
+
+
+def _start_part_clock(part: Part, change: Change, policy: ClockPolicy, now: datetime) -> None:
+    """Set the part's own deadline for its status (states.PART_CLOCKS), in its department's
+    working hours."""
+    cal = _calendar()
+    hours = part.department.hours()
+    part.claim_by = part.resolve_by = None
+    status = PartStatus(part.status)
+    if status == PartStatus.DISPATCHED:
+        basis = clocks.Basis(policy.claim_basis)
+        part.claim_by = clocks.add(now, policy.claim_seconds, basis, cal, hours)
+        change.part_due.append(part.claim_by)
+    elif status == PartStatus.CLAIMED:
+        basis = clocks.Basis(policy.resolution_basis)
+        part.resolve_by = clocks.add(now, policy.resolution_seconds, basis, cal, hours)
+        change.part_due.append(part.resolve_by)
+    _warn_unknown_years(cal)
+
+
+def _part_change(
+    req: Request, part: Part, verb: Verb, decision: str | None = None, **data: Any
+) -> tuple[Change, PartStatus]:
+    """The change a verb makes to one assisting part, and the part's new status (409 when the
+    part's table refuses it)."""
+    try:
+        status = part_target(verb, part.status, decision)
+    except IllegalTransition as exc:
+        raise IllegalTransitionError(
+            f"the part of {part.department.code} is {part.status}: {exc}"
+        ) from None
+    code = part.department.code
+    change = Change(
+        data={"part": code, "role": "assisting", "department": code, **data},
+        parts=[part],
+        on_part=True,
     )
+    return change, status
+
+
+def _part_policy(req: Request) -> ClockPolicy:
+    return ClockPolicy.for_request(req.category_id, req.priority)
 
 
 def do_claim(
     req: Request | int, *, actor: ActorArg, note: str = "", now: datetime | None = None
 ) -> Request:
-    """The department takes the request on (签收)."""
-    return _simple(Verb.CLAIM, req, actor, note, now)
+    """The department takes the request on (签收): the lead the request, an assisting
+    department its part (its resolution clock starts)."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    part = _acting_part(who, req)
+    if part is None:
+        return _simple(Verb.CLAIM, req, who, note, now)
+    to = _check(who, Verb.CLAIM, req, now, part=True)
+    change, part.status = _part_change(req, part, Verb.CLAIM)
+    part.claimed_at = now
+    _start_part_clock(part, change, _part_policy(req), now)
+    return _commit(req, Verb.CLAIM, who, to, now, note=_note(note, Verb.CLAIM), change=change)
+
+
+def _acting_part(who: Actor | None, req: Request) -> Part | None:
+    """The part `who` acts on with claim / return: none for the lead's officers (they act on
+    the request), else their department's assisting part."""
+    if who is None or who.officer_of(req.department_id):
+        return None
+    return my_part(who, req)
+
+
+def do_post_part(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    note: str,
+    photos: Sequence[Upload] | None = None,
+    now: datetime | None = None,
+) -> Request:
+    """An assisting department posts its part (协办反馈: a public note, optional photos);
+    once every part is posted or waived the lead may resolve."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    to = _check(who, Verb.POST_PART, req, now)
+    assert who is not None
+    part = my_part(who, req)
+    assert part is not None  # can() found it
+    change, part.status = _part_change(req, part, Verb.POST_PART)
+    note = _note(note, Verb.POST_PART)
+    change.photos = _photos(photos)
+    part.claimed_at = part.claimed_at or now
+    part.posted_at = part.ended_at = now
+    part.claim_by = part.resolve_by = None
+    return _commit(req, Verb.POST_PART, who, to, now, note=note, change=change)
+
+
+def do_waive_part(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    department: Department | str | None,
+    reason: str,
+    now: datetime | None = None,
+) -> Request:
+    """The dispatcher waives an open assisting part (免除协办), with a public reason: the lead
+    no longer waits for it."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    to = _check(who, Verb.WAIVE_PART, req, now)
+    assert who is not None
+    code = _required(department, "department")
+    code = code.code if isinstance(code, Department) else code
+    part = (
+        Part.objects.select_related("department")
+        .filter(request_id=req.pk, department__code=code, status__in=PART_CURRENT)
+        .order_by("-id")
+        .first()
+    )
+    if part is None:
+        raise InvalidError(f"department: {code} has no assisting part on request {req.pk}")
+    if not (reason or "").strip():
+        raise InvalidError("waive_part: a public reason is required")
+    change, part.status = _part_change(req, part, Verb.WAIVE_PART)
+    part.waived_at = part.ended_at = now
+    part.waived_by = who.user
+    part.claim_by = part.resolve_by = None
+    return _commit(
+        req, Verb.WAIVE_PART, who, to, now, note=_note(reason, Verb.WAIVE_PART), change=change
+    )
 
 
 def do_return(
@@ -710,14 +995,19 @@ def do_return(
     now = now or timezone.now()
     req = load_request(req)
     who = _actor(actor)
-    to = _check(who, Verb.RETURN, req, now)
+    part = _acting_part(who, req)
+    to = _check(who, Verb.RETURN, req, now, part=part is not None)
     if reason_code not in set(ReturnReason):
         raise InvalidError(f"reason_code: one of {', '.join(ReturnReason)}")
     note = _note(reason, Verb.RETURN)
     rules = CountyRules.for_county(req.hall.county_code)
-    assert req.department is not None  # dispatched or claimed: a department holds it
+    if part is not None:
+        returning, since = part.department, part.dispatched_at
+    else:
+        assert req.department is not None  # dispatched or claimed: a department holds it
+        returning, since = req.department, req.dispatched_at or req.created_at
     window_end = clocks.add(
-        req.dispatched_at or req.created_at,
+        since,
         rules.return_window_days * 86400,
         clocks.Basis.WORKING_DAYS,
         _calendar(),
@@ -730,14 +1020,27 @@ def do_return(
         raise IllegalTransitionError(
             f"returned {req.return_count} times already: the dispatcher routes it from now on"
         )
-    if _upheld(req, req.department.code):
+    if _upheld(req, returning.code):
         raise IllegalTransitionError(
             "this department's return was upheld: it may not return it again"
         )
-    change = Change(
-        fields={"department": None, "return_count": req.return_count + 1},
-        data={"department": None, "returned_by": req.department.code, "reason_code": reason_code},
-    )
+    # The event names the returning department and the reason code (§5's monthly notice).
+    if part is not None:
+        change, part.status = _part_change(
+            req, part, Verb.RETURN, returned_by=returning.code, reason_code=reason_code
+        )
+        part.claim_by = part.resolve_by = None
+        change.fields["return_count"] = req.return_count + 1
+    else:
+        change = Change(
+            fields={"department": None, "return_count": req.return_count + 1},
+            data={
+                "department": returning.code,
+                "role": "lead",
+                "returned_by": returning.code,
+                "reason_code": reason_code,
+            },
+        )
     return _commit(req, Verb.RETURN, who, to, now, note=note, change=change)
 
 
@@ -752,7 +1055,12 @@ def _upheld(req: Request, department_code: str) -> bool:
 
 
 def _last_returned_by(req: Request) -> str:
-    event = Event.objects.filter(request_id=req.pk, verb=Verb.RETURN).order_by("-seq").first()
+    event = (
+        Event.objects.filter(request_id=req.pk, verb=Verb.RETURN)
+        .exclude(data__has_key="part")
+        .order_by("-seq")
+        .first()
+    )
     assert event is not None
     return str(event.data["returned_by"])
 
@@ -763,11 +1071,14 @@ def do_review_return(
     actor: ActorArg,
     decision: str | None,
     department: Department | str | None = None,
+    part: str | None = None,
     reason: str = "",
     now: datetime | None = None,
 ) -> Request:
     """The dispatcher reviews a return (派单异议审核): dispatch to another department, or
-    uphold — back to the same department, which may not return it again."""
+    uphold — back to the same department, which may not return it again. `part` names the
+    assisting department whose returned part is reviewed (default: the lead's return, else
+    the one returned part)."""
     now = now or timezone.now()
     req = load_request(req)
     who = _actor(actor)
@@ -775,14 +1086,85 @@ def do_review_return(
         raise ForbiddenError(f"you may not review_return request {req.pk}")
     if decision not in set(ReturnDecision):
         raise InvalidError(f"decision: one of {', '.join(ReturnDecision)}")
+    returned = _returned_part(req, part)
+    if returned is not None:
+        return _review_part_return(req, returned, who, decision, department, reason, now)
     to = _check(who, Verb.REVIEW_RETURN, req, now, decision=decision)
+    returned_by = _last_returned_by(req)
     if decision == ReturnDecision.UPHOLD:
-        department = _last_returned_by(req)
+        department = returned_by
     dept = _department(_required(department, "department"), req.hall.county_code)
+    if Part.objects.filter(request_id=req.pk, department=dept, status__in=PART_OPEN).exists():
+        raise InvalidError(f"department: {dept.code} already assists on this request")
     change = Change(
         fields={"department": dept, "dispatched_at": now},
-        data={"decision": decision, "department": dept.code, "from_hall_kind": req.hall.kind},
+        data={
+            "decision": decision,
+            "department": dept.code,
+            "returned_by": returned_by,
+            "role": "lead",
+            "from_hall_kind": req.hall.kind,
+        },
     )
+    return _commit(
+        req, Verb.REVIEW_RETURN, who, to, now, note=_note(reason, Verb.REVIEW_RETURN), change=change
+    )
+
+
+def _returned_part(req: Request, code: str | None) -> Part | None:
+    """The returned assisting part a review decides: the one named, or — when the lead's own
+    return is not waiting — the only returned part."""
+    parts = Part.objects.select_related("department").filter(
+        request_id=req.pk, status=PartStatus.RETURNED
+    )
+    if code:
+        found = parts.filter(department__code=code).first()
+        if found is None:
+            raise InvalidError(f"part: {code} has no returned part on request {req.pk}")
+        return found
+    if req.pending_review:
+        return None
+    found_parts = list(parts[:2])
+    if len(found_parts) > 1:
+        raise InvalidError("part: several parts were returned; name the department")
+    return found_parts[0] if found_parts else None
+
+
+def _review_part_return(
+    req: Request,
+    part: Part,
+    who: Actor | None,
+    decision: str,
+    department: Department | str | None,
+    reason: str,
+    now: datetime,
+) -> Request:
+    """review_return of an assisting part: uphold sends it back to the same department (its
+    claim clock starts again); redispatch gives the part to another department."""
+    to = _check(who, Verb.REVIEW_RETURN, req, now, decision=decision, part=True)
+    code = part.department.code
+    if decision == ReturnDecision.UPHOLD:
+        dept = part.department
+    else:
+        dept = _department(_required(department, "department"), req.hall.county_code)
+        busy = Part.objects.filter(request_id=req.pk, department=dept, status__in=PART_OPEN)
+        if dept.pk == req.department_id or busy.exists():
+            raise InvalidError(f"department: {dept.code} already works on this request")
+    change, part.status = _part_change(
+        req, part, Verb.REVIEW_RETURN, decision, returned_by=code
+    )
+    change.data["decision"] = decision
+    change.data["department"] = dept.code
+    policy = _part_policy(req)
+    if part.status == PartStatus.DISPATCHED:
+        part.dispatched_at = now
+        _start_part_clock(part, change, policy, now)
+    else:
+        part.ended_at = now
+        part.claim_by = part.resolve_by = None
+        new = Part(request_id=req.pk, department=dept, dispatched_at=now)
+        _start_part_clock(new, change, policy, now)
+        change.parts.append(new)
     return _commit(
         req, Verb.REVIEW_RETURN, who, to, now, note=_note(reason, Verb.REVIEW_RETURN), change=change
     )
@@ -993,6 +1375,16 @@ def do_resolve(
     req = load_request(req)
     who = _actor(actor)
     to = _check(who, Verb.RESOLVE, req, now)
+    waiting = list(
+        Part.objects.filter(request_id=req.pk, status__in=PART_OPEN)
+        .order_by("id")
+        .values_list("department__name", flat=True)
+    )
+    if waiting:
+        raise IllegalTransitionError(
+            "the lead department resolves after every assisting part is posted or waived; "
+            f"still open: {', '.join(waiting)}"
+        )
     note = _note(note, Verb.RESOLVE)
     cleaned = _photos(photos)
     if req.category is not None and req.category.on_site and not cleaned:
@@ -1202,4 +1594,6 @@ VERB_ACTIONS: dict[Verb, Callable[..., Request]] = {
     Verb.APPEAL: do_appeal,
     Verb.REVIEW_RATING: do_review_rating,
     Verb.VISIT: do_visit,
+    Verb.POST_PART: do_post_part,
+    Verb.WAIVE_PART: do_waive_part,
 }

@@ -15,10 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from yishiting.orgs.models import Category, Department, Hall, Priority
 from yishiting.requests.states import (
+    PART_STATUS_CHOICES,
     PENDING_CHOICES,
     RATING_CHOICES,
     STATE_CHOICES,
     VERB_CHOICES,
+    PartStatus,
     State,
 )
 
@@ -275,3 +277,47 @@ class Follower(models.Model):
         verbose_name = _("关注人")
         verbose_name_plural = _("关注人")
         constraints = [models.UniqueConstraint(fields=["request", "user"], name="follower_unique")]
+
+
+class Part(models.Model):
+    """An assisting department's share of a request (协办), with its own clocks.
+
+    The lead department's share (主办) is the request itself: `Request.department` and the
+    request's claim and resolution deadlines. Only `actions.py` writes parts.
+    """
+
+    request = models.ForeignKey(
+        Request, verbose_name=_("诉求"), on_delete=models.CASCADE, related_name="parts"
+    )
+    department = models.ForeignKey(
+        Department, verbose_name=_("协办部门"), on_delete=models.PROTECT, related_name="parts"
+    )
+    status = models.CharField(
+        _("状态"), max_length=16, choices=PART_STATUS_CHOICES, default=PartStatus.DISPATCHED
+    )
+    dispatched_at = models.DateTimeField(_("派单时间"))
+    claimed_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
+    posted_at = models.DateTimeField(_("反馈时间"), null=True, blank=True)
+    waived_at = models.DateTimeField(_("免除时间"), null=True, blank=True)
+    waived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("免除人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    ended_at = models.DateTimeField(_("结束时间"), null=True, blank=True)
+    # The department's own deadlines: claim while dispatched, resolution once claimed.
+    claim_by = models.DateTimeField(_("签收时限"), null=True, blank=True)
+    resolve_by = models.DateTimeField(_("办结时限"), null=True, blank=True)
+    overdue = models.BooleanField(_("超时"), default=False)
+
+    class Meta:
+        verbose_name = _("协办")
+        verbose_name_plural = _("协办")
+        ordering = ["request_id", "id"]
+        indexes = [models.Index(fields=["department", "status"], name="part_dept_status")]
+
+    def __str__(self) -> str:
+        return f"{self.request_id} {self.department_id} {self.status}"

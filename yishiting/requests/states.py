@@ -7,7 +7,7 @@ Everything that decides *whether* a verb may move a request, and *where to*, liv
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -82,6 +82,9 @@ class Verb(StrEnum):
     APPEAL = "appeal"
     REVIEW_RATING = "review_rating"
     VISIT = "visit"
+    # 主办/协办: an assisting department posts its part; the dispatcher may waive one.
+    POST_PART = "post_part"
+    WAIVE_PART = "waive_part"
     # System-only: the deadline sweep records a missed clock (no state change).
     BREACH = "breach"
 
@@ -113,6 +116,8 @@ VERB_LABELS: dict[Verb, Any] = {
     Verb.APPEAL: _("甄别申请"),
     Verb.REVIEW_RATING: _("评价复核"),
     Verb.VISIT: _("回访"),
+    Verb.POST_PART: _("协办反馈"),
+    Verb.WAIVE_PART: _("免除协办"),
     Verb.BREACH: _("超时"),
 }
 VERB_CHOICES = [(v.value, VERB_LABELS[v]) for v in Verb]
@@ -166,6 +171,9 @@ TRANSITIONS: dict[Verb, Transition] = {
     Verb.REVIEW_RATING: Transition(frozenset({S.RESOLVED}), BY_DECISION),
     Verb.VISIT: Transition(frozenset({S.RESOLVED, S.CLOSED}), SAME),
     Verb.BREACH: Transition(ANY - TERMINAL, SAME),
+    # Verbs on an assisting department's part leave the request where it is (see PART_VERBS).
+    Verb.POST_PART: Transition(frozenset({S.DISPATCHED, S.CLAIMED, S.ON_HOLD, S.ESCALATED}), SAME),
+    Verb.WAIVE_PART: Transition(frozenset({S.DISPATCHED, S.CLAIMED, S.ON_HOLD, S.ESCALATED}), SAME),
 }
 
 
@@ -239,6 +247,75 @@ class IllegalTransition(Exception):
     """The verb is not allowed from the request's current state."""
 
 
+# --- 主办/协办: an assisting department's part of a request (docs/handling-rules.md) ---------
+
+
+class PartStatus(StrEnum):
+    """Where an assisting department's part of a request stands."""
+
+    DISPATCHED = "dispatched"  # waiting for the department to claim it
+    CLAIMED = "claimed"
+    RETURNED = "returned"  # returned by the department, waiting for the dispatcher's review
+    POSTED = "posted"  # the department posted its part: done
+    WAIVED = "waived"  # the dispatcher waived it: done
+    REDISPATCHED = "redispatched"  # a reviewed return sent it to another department
+    CANCELLED = "cancelled"  # the request left the departments (hand-down, reject, merge, a new dispatch)
+
+
+PART_STATUS_LABELS: dict[PartStatus, Any] = {
+    PartStatus.DISPATCHED: _("待签收"),
+    PartStatus.CLAIMED: _("已签收"),
+    PartStatus.RETURNED: _("退单待审核"),
+    PartStatus.POSTED: _("已反馈"),
+    PartStatus.WAIVED: _("已免除"),
+    PartStatus.REDISPATCHED: _("已改派"),
+    PartStatus.CANCELLED: _("已撤销"),
+}
+PART_STATUS_CHOICES = [(p.value, PART_STATUS_LABELS[p]) for p in PartStatus]
+# A part still open keeps the lead from resolving.
+PART_OPEN = frozenset({PartStatus.DISPATCHED, PartStatus.CLAIMED, PartStatus.RETURNED})
+# The part a department currently has on a request (the others were moved away or ended).
+PART_CURRENT = frozenset(PartStatus) - {PartStatus.REDISPATCHED, PartStatus.CANCELLED}
+# The clock each part status runs (the department's own claim and resolution deadlines).
+PART_CLOCKS: dict[PartStatus, frozenset[str]] = {
+    PartStatus.DISPATCHED: frozenset({"claim_by"}),
+    PartStatus.CLAIMED: frozenset({"resolve_by"}),
+}
+PART_DEADLINE_FIELDS = ("claim_by", "resolve_by")
+# Request states in which parts may be open: with a department, or back at the assignment hall
+# while the lead's return waits for review.
+PART_STATES = frozenset({State.DISPATCHED, State.CLAIMED, State.ON_HOLD, State.ESCALATED})
+# Verbs that act on an assisting part when an assisting department (or the dispatcher, for a
+# part) uses them; the request's own state does not move.
+PART_VERBS = frozenset(
+    {Verb.CLAIM, Verb.RETURN, Verb.REVIEW_RETURN, Verb.POST_PART, Verb.WAIVE_PART}
+)
+# Request verbs that end every open part: the work leaves the departments or is dispatched anew.
+PART_CANCELLING = frozenset({Verb.DISPATCH, Verb.HAND_DOWN, Verb.REJECT, Verb.MERGE})
+
+_PART_TABLE: dict[Verb, tuple[frozenset[PartStatus], PartStatus | None]] = {
+    Verb.CLAIM: (frozenset({PartStatus.DISPATCHED}), PartStatus.CLAIMED),
+    Verb.RETURN: (frozenset({PartStatus.DISPATCHED, PartStatus.CLAIMED}), PartStatus.RETURNED),
+    Verb.REVIEW_RETURN: (frozenset({PartStatus.RETURNED}), None),  # by decision
+    Verb.POST_PART: (frozenset({PartStatus.DISPATCHED, PartStatus.CLAIMED}), PartStatus.POSTED),
+    Verb.WAIVE_PART: (PART_OPEN, PartStatus.WAIVED),
+}
+
+
+def part_target(verb: Verb, status: PartStatus | str, decision: str | None = None) -> PartStatus:
+    """Where `verb` takes an assisting part in `status`, or IllegalTransition."""
+    rule = _PART_TABLE.get(verb)
+    if rule is None or PartStatus(status) not in rule[0]:
+        raise IllegalTransition(f"{verb} is not allowed on a part that is {status}")
+    if rule[1] is not None:
+        return rule[1]
+    if decision == "uphold":
+        return PartStatus.DISPATCHED  # back to the same department, which may not return again
+    if decision == "redispatch":
+        return PartStatus.REDISPATCHED  # and a new part for the other department
+    raise IllegalTransition("review_return decides redispatch or uphold")
+
+
 def target(
     verb: Verb,
     state: State,
@@ -248,6 +325,7 @@ def target(
     hall_kind: str | None = None,
     pending: str = "",
     decision: str | None = None,
+    part: bool = False,
 ) -> State:
     """The state `verb` leads to from `state`, or IllegalTransition.
 
@@ -256,7 +334,14 @@ def target(
     `hall_kind`: the current hall's kind; dispatch and hand-down happen only at the
     assignment hall and nothing escalates beyond it.
     `pending`: the decision the request waits for (Pending); `decision`: a review's outcome.
+    `part`: the verb acts on an assisting department's part (PART_VERBS); the request stays.
     """
+    if part or verb in (Verb.POST_PART, Verb.WAIVE_PART):
+        if verb not in PART_VERBS or state not in PART_STATES:
+            raise IllegalTransition(f"{verb} on a department's part is not allowed from {state}")
+        if state == State.ESCALATED and pending != Pending.RETURN:
+            raise IllegalTransition("the request is not with the departments")
+        return state
     transition = TRANSITIONS.get(verb)
     if transition is None or state not in transition.sources:
         raise IllegalTransition(f"{verb} is not allowed from {state}")
@@ -315,8 +400,11 @@ def next_pending(
     to: State,
     rating: str | None = None,
     decision: str | None = None,
+    part: bool = False,
 ) -> Pending:
     """The decision a request waits for after `verb` (docs/handling-rules.md)."""
+    if part or verb in (Verb.POST_PART, Verb.WAIVE_PART):
+        return Pending(pending)  # a part's return waits on the part, not on the request
     match verb:
         case Verb.RETURN:
             return Pending.RETURN
@@ -339,6 +427,8 @@ def allowed_verbs(
     """Verbs legal from `state` with some argument (for pages and the API to offer)."""
     out = []
     for verb in TRANSITIONS:
+        if verb in (Verb.POST_PART, Verb.WAIVE_PART):
+            continue  # offered per part (actions.part_verbs)
         for decision in (None, *ReturnDecision, *RatingDecision):
             try:
                 target(
@@ -391,6 +481,15 @@ class Replayed:
     hall: str
     department: str | None
     pending: Pending = Pending.NONE
+    # Assisting parts in the order they were created: [department code, PartStatus].
+    parts: list[list[str]] = field(default_factory=list)
+
+    def current_part(self, department: str) -> list[str] | None:
+        """The department's current part (the latest not moved away or cancelled)."""
+        for part in reversed(self.parts):
+            if part[0] == department and part[1] in PART_CURRENT:
+                return part
+        return None
 
 
 def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
@@ -405,6 +504,7 @@ def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
             continue
         if result is None:
             raise ValueError("the first event must be a submit")
+        on_part = "part" in data
         expected = target(
             verb,
             result.status,
@@ -413,6 +513,7 @@ def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
             hall_kind=data.get("from_hall_kind"),
             pending=result.pending,
             decision=data.get("decision"),
+            part=on_part,
         )
         if expected != State(event["to_status"]):
             raise ValueError(
@@ -424,8 +525,18 @@ def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
             to=expected,
             rating=data.get("rating"),
             decision=data.get("decision"),
+            part=on_part,
         )
         result.status = expected
+        if on_part:
+            _replay_part(result, verb, data)
+            continue
+        if verb in PART_CANCELLING:
+            for part in result.parts:
+                if part[1] in PART_OPEN:
+                    part[1] = PartStatus.CANCELLED
+        if verb == Verb.DISPATCH:
+            result.parts += [[code, PartStatus.DISPATCHED] for code in data.get("assisting", [])]
         if "hall" in data:
             result.hall = data["hall"]
         if verb in (Verb.DISPATCH, Verb.REVIEW_RETURN):
@@ -435,3 +546,13 @@ def replay(events: Iterable[Mapping[str, Any]]) -> Replayed:
     if result is None:
         raise ValueError("no events")
     return result
+
+
+def _replay_part(result: Replayed, verb: Verb, data: Mapping[str, Any]) -> None:
+    """Apply a part event (data `part`: the assisting department) to the replayed parts."""
+    part = result.current_part(data["part"])
+    if part is None:
+        raise ValueError(f"event {verb} on a part {data['part']} the request does not have")
+    part[1] = part_target(verb, part[1], data.get("decision"))
+    if part[1] == PartStatus.REDISPATCHED:
+        result.parts.append([data["department"], PartStatus.DISPATCHED])

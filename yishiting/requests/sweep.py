@@ -46,6 +46,7 @@ def handle(pk: int, now: datetime) -> bool:
     status = State(req.status)
     running = set(CLOCKS_BY_STATE[status]) | ({"supervise_by"} if status in OPEN else set())
     clocks_due = [name for name in sorted(running) if getattr(req, name) == due_at]
+    clocks_due += actions.part_clocks_due(req, due_at)  # assisting departments' own clocks
     try:
         if "respond_by" in clocks_due and status == State.SUBMITTED:
             # A missed first response escalates on its own (§4).
