@@ -23,6 +23,7 @@ from yishiting.requests.states import (
     State,
     Verb,
     next_pending,
+    part_target,
     replay,
     running_clocks,
     target,
@@ -114,7 +115,54 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     "review_rating": (frozenset({RESOLVED}), BY_DECISION),
     # "resolved, closed -> same"
     "visit": (frozenset({RESOLVED, CLOSED}), SAME),
+    # 主办/协办: an assisting department's part; "the request stays where it is", while it is
+    # with the departments (or back at the assignment hall while the lead's return waits)
+    "post_part": (frozenset({DISPATCHED, CLAIMED, ON_HOLD, ESCALATED}), SAME),
+    "waive_part": (frozenset({DISPATCHED, CLAIMED, ON_HOLD, ESCALATED}), SAME),
 }
+
+# An assisting department's part (docs/handling-rules.md, "Lead and assisting departments"),
+# by hand: verb -> (part statuses it is legal from, the status it leads to).
+P_DISPATCHED, P_CLAIMED, P_RETURNED = "dispatched", "claimed", "returned"
+P_POSTED, P_WAIVED, P_REDISPATCHED, P_CANCELLED = "posted", "waived", "redispatched", "cancelled"
+PART_STATUSES = (
+    P_DISPATCHED,
+    P_CLAIMED,
+    P_RETURNED,
+    P_POSTED,
+    P_WAIVED,
+    P_REDISPATCHED,
+    P_CANCELLED,
+)
+EXPECTED_PART: dict[str, tuple[frozenset[str], str]] = {
+    "claim": (frozenset({P_DISPATCHED}), P_CLAIMED),
+    "return": (frozenset({P_DISPATCHED, P_CLAIMED}), P_RETURNED),
+    # "uphold: back to the same department; redispatch: the part goes to another one"
+    "review_return": (frozenset({P_RETURNED}), "<by decision>"),
+    "post_part": (frozenset({P_DISPATCHED, P_CLAIMED}), P_POSTED),
+    "waive_part": (frozenset({P_DISPATCHED, P_CLAIMED, P_RETURNED}), P_WAIVED),
+}
+# The request states a part verb is legal in (the request does not move).
+PART_REQUEST_STATES = frozenset({DISPATCHED, CLAIMED, ON_HOLD, ESCALATED})
+
+
+def expected_part_target(verb: str, status: str, decision: str | None = None) -> str | None:
+    """Where the doc takes an assisting part; None when it does not allow it."""
+    if verb not in EXPECTED_PART or status not in EXPECTED_PART[verb][0]:
+        return None
+    to = EXPECTED_PART[verb][1]
+    if to == "<by decision>":
+        return {"uphold": P_DISPATCHED, "redispatch": P_REDISPATCHED}.get(decision or "")
+    return to
+
+
+def expected_part_request_target(verb: str, state: str, pending: str) -> str | None:
+    """A part verb leaves the request in its state, while it is with the departments."""
+    if verb not in EXPECTED_PART or state not in PART_REQUEST_STATES:
+        return None
+    if state == ESCALATED and pending != RETURN_PENDING:
+        return None  # handed down or escalated anew: no longer with the departments
+    return state
 # submit creates a request; it never applies to an existing one.
 NEVER_FROM_A_STATE = frozenset({"submit"})
 
@@ -133,6 +181,8 @@ def expected_target(
     `pending`; None when they do not allow it."""
     if verb in NEVER_FROM_A_STATE:
         return None
+    if verb in ("post_part", "waive_part"):
+        return expected_part_request_target(verb, state, pending)
     sources, to = EXPECTED[verb]
     if state not in sources:
         return None
@@ -223,8 +273,8 @@ def expected_pending(
         return APPEAL_PENDING
     if verb == "review_rating":
         return RATING_PENDING if decision == "deny_appeal" else NOTHING
-    if verb in ("comment", "cosign", "supervise", "breach"):
-        return pending  # talk and clocks change no decision
+    if verb in ("comment", "cosign", "supervise", "breach", "post_part", "waive_part"):
+        return pending  # talk, clocks and parts change no decision on the request
     if verb == "hand_down":
         return NOTHING  # it leaves the assignment hall: no return waits for review there
     if verb == "acknowledge" and pending == RETURN_PENDING:
@@ -830,3 +880,138 @@ def _resolved() -> list[dict[str, Any]]:
 def test_replay_refuses_an_impossible_handling_history(events: list[dict[str, Any]]) -> None:
     with pytest.raises((ValueError, IllegalTransition)):
         replay(events)
+
+
+# --- assisting parts (主办/协办) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("verb", sorted(EXPECTED_PART))
+def test_every_part_status_and_verb_matches_the_doc(verb: str) -> None:
+    for status, decision in itertools.product(PART_STATUSES, DECISIONS):
+        want = expected_part_target(verb, status, decision)
+        if want is None:
+            with pytest.raises(IllegalTransition):
+                part_target(Verb(verb), status, decision)
+        else:
+            assert part_target(Verb(verb), status, decision) == want, (verb, status, decision)
+    # on the request, a part verb never moves it, and is legal only with the departments
+    for (state, pending), hall_kind in itertools.product(_contexts(), HALL_KINDS):
+        want = expected_part_request_target(verb, state, pending)
+        if want is None:
+            with pytest.raises(IllegalTransition):
+                target(Verb(verb), State(state), hall_kind=hall_kind, pending=pending, part=True)
+        else:
+            got = target(Verb(verb), State(state), hall_kind=hall_kind, pending=pending, part=True)
+            assert got == want == state
+            # and the request's waiting decision is the lead's, untouched by any part
+            assert next_pending(Verb(verb), pending, to=got, part=True) == pending
+
+
+def test_a_part_verb_is_not_a_request_verb() -> None:
+    # the lead's claim moves the request; an assisting department's claim does not
+    assert target(Verb.CLAIM, State.DISPATCHED) == State.CLAIMED
+    assert target(Verb.CLAIM, State.CLAIMED, part=True) == State.CLAIMED
+    with pytest.raises(IllegalTransition):
+        target(Verb.CLAIM, State.CLAIMED)
+    # nothing else acts on a part
+    for verb in (Verb.RESOLVE, Verb.HOLD, Verb.ESCALATE, Verb.HAND_DOWN):
+        with pytest.raises(IllegalTransition):
+            target(verb, State.CLAIMED, part=True)
+        with pytest.raises(IllegalTransition):
+            part_target(verb, "claimed")
+    assert part_target(Verb.REVIEW_RETURN, "returned", "uphold") == "dispatched"
+
+
+def _with_parts() -> list[dict[str, Any]]:
+    return [
+        ev("submit", SUBMITTED, hall=VILLAGE),
+        ev("escalate", ESCALATED, hall=TOWNSHIP, from_hall=VILLAGE),
+        ev("acknowledge", ACKNOWLEDGED),
+        ev("escalate", ESCALATED, hall=ASSIGNMENT, from_hall=TOWNSHIP),
+        ev(
+            "dispatch",
+            DISPATCHED,
+            department="zhujian",
+            assisting=["gongdian", "jiaotong"],
+            from_hall_kind="assignment",
+        ),
+    ]
+
+
+def test_replay_of_lead_and_assisting_parts() -> None:
+    events = [
+        *_with_parts(),
+        ev("claim", DISPATCHED, part="gongdian", role="assisting", department="gongdian"),
+        ev("claim", CLAIMED),
+        ev("return", CLAIMED, part="gongdian", department="gongdian", reason_code="not_ours"),
+        ev(
+            "review_return",
+            CLAIMED,
+            part="gongdian",
+            decision="uphold",
+            department="gongdian",
+            returned_by="gongdian",
+        ),
+        ev("return", CLAIMED, part="jiaotong", department="jiaotong", reason_code="other"),
+        ev(
+            "review_return",
+            CLAIMED,
+            part="jiaotong",
+            decision="redispatch",
+            department="shizheng",
+            returned_by="jiaotong",
+        ),
+        ev("post_part", CLAIMED, part="gongdian", department="gongdian"),
+        ev("waive_part", CLAIMED, part="shizheng", department="shizheng"),
+        ev("resolve", RESOLVED, late=False),
+    ]
+    got = replay(events)
+    assert (got.status, got.department) == (State.RESOLVED, "zhujian")
+    assert got.parts == [
+        ["gongdian", "posted"],
+        ["jiaotong", "redispatched"],
+        ["shizheng", "waived"],
+    ]
+    assert replay(events[:9]).parts == [["gongdian", "dispatched"], ["jiaotong", "dispatched"]]
+
+
+def test_replay_cancels_open_parts_when_the_work_leaves_the_departments() -> None:
+    events = [
+        *_with_parts(),
+        ev("post_part", DISPATCHED, part="jiaotong", department="jiaotong"),
+        ev("hand_down", ESCALATED, hall=VILLAGE, from_hall_kind="assignment", department=None),
+    ]
+    got = replay(events)
+    assert (got.status, got.hall, got.department) == (State.ESCALATED, VILLAGE, None)
+    assert got.parts == [["gongdian", "cancelled"], ["jiaotong", "posted"]]
+    # the lead's return keeps the parts open; a part return leaves the request's review alone
+    returned = [
+        *_with_parts(),
+        ev("return", ESCALATED, department="zhujian", returned_by="zhujian", role="lead"),
+        ev("post_part", ESCALATED, part="gongdian", department="gongdian"),
+    ]
+    got = replay(returned)
+    assert (got.pending, got.department) == ("return", None)
+    assert got.parts == [["gongdian", "posted"], ["jiaotong", "dispatched"]]
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        # a part the request does not have
+        [ev("post_part", DISPATCHED, part="shizheng", department="shizheng")],
+        # posting twice
+        [
+            ev("post_part", DISPATCHED, part="gongdian", department="gongdian"),
+            ev("post_part", DISPATCHED, part="gongdian", department="gongdian"),
+        ],
+        # reviewing a part nobody returned
+        [ev("review_return", DISPATCHED, part="gongdian", decision="uphold")],
+        # a part verb that moves the request
+        [ev("claim", CLAIMED, part="gongdian", department="gongdian")],
+    ],
+    ids=["unknown-part", "posted-twice", "review-unreturned", "part-moves-request"],
+)
+def test_replay_refuses_an_impossible_part_history(tail: list[dict[str, Any]]) -> None:
+    with pytest.raises((ValueError, IllegalTransition)):
+        replay([*_with_parts(), *tail])
