@@ -1150,9 +1150,7 @@ def _review_part_return(
         busy = Part.objects.filter(request_id=req.pk, department=dept, status__in=PART_OPEN)
         if dept.pk == req.department_id or busy.exists():
             raise InvalidError(f"department: {dept.code} already works on this request")
-    change, part.status = _part_change(
-        req, part, Verb.REVIEW_RETURN, decision, returned_by=code
-    )
+    change, part.status = _part_change(req, part, Verb.REVIEW_RETURN, decision, returned_by=code)
     change.data["decision"] = decision
     change.data["department"] = dept.code
     policy = _part_policy(req)

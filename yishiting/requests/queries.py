@@ -63,6 +63,9 @@ def sees_personal_data(who: Actor | None, req: Request) -> bool:
         return True
     # an assisting department's officers work on it too (协办)
     ids = [d.pk for d in who.departments]
-    return bool(ids) and Part.objects.filter(
-        request_id=req.pk, department_id__in=ids, status__in=PART_CURRENT
-    ).exists()
+    return (
+        bool(ids)
+        and Part.objects.filter(
+            request_id=req.pk, department_id__in=ids, status__in=PART_CURRENT
+        ).exists()
+    )

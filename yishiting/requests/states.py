@@ -259,7 +259,9 @@ class PartStatus(StrEnum):
     POSTED = "posted"  # the department posted its part: done
     WAIVED = "waived"  # the dispatcher waived it: done
     REDISPATCHED = "redispatched"  # a reviewed return sent it to another department
-    CANCELLED = "cancelled"  # the request left the departments (hand-down, reject, merge, a new dispatch)
+    CANCELLED = (
+        "cancelled"  # the request left the departments (hand-down, reject, merge, a new dispatch)
+    )
 
 
 PART_STATUS_LABELS: dict[PartStatus, Any] = {

@@ -163,6 +163,8 @@ def expected_part_request_target(verb: str, state: str, pending: str) -> str | N
     if state == ESCALATED and pending != RETURN_PENDING:
         return None  # handed down or escalated anew: no longer with the departments
     return state
+
+
 # submit creates a request; it never applies to an existing one.
 NEVER_FROM_A_STATE = frozenset({"submit"})
 
