@@ -300,6 +300,8 @@ def _verb_payload(request: HttpRequest) -> tuple[VerbIn, list[Any]]:
     content_type = request.content_type or ""
     if content_type.startswith("multipart/form-data"):
         raw: dict[str, Any] = {k: v for k, v in request.POST.items() if v != ""}
+        if "assisting" in raw:
+            raw["assisting"] = request.POST.getlist("assisting")
         photos = request.FILES.getlist("photos")
     else:
         try:

@@ -2,7 +2,8 @@
 reviewed return, a redo after 不满意 and an approved appeal; hand-down and return visits; 403
 for people out of scope and 422 for missing arguments on every new verb.
 
-Lead and assisting departments (主办/协办) and /api/v1/stats are not built yet: not here.
+Lead and assisting departments (主办/协办): the closed loop of issue 11 with 住建 leading and 供电
+assisting, `parts` on the request, post_part and waive_part. (/api/v1/stats: not here yet.)
 """
 
 from __future__ import annotations
@@ -20,7 +21,16 @@ from yishiting.testing import County, png_bytes
 
 pytestmark = pytest.mark.django_db
 
-NEW_VERBS = ("return", "review_return", "hand_down", "appeal", "review_rating", "visit")
+NEW_VERBS = (
+    "return",
+    "review_return",
+    "hand_down",
+    "appeal",
+    "review_rating",
+    "visit",
+    "post_part",
+    "waive_part",
+)
 
 
 @pytest.fixture
@@ -340,6 +350,8 @@ def test_out_of_scope_people_are_refused_every_new_verb(county: County, as_) -> 
         "appeal": {"reason": "x"},
         "review_rating": {"decision": "redo", "until": later(days=2), "reason": "x"},
         "visit": {"rating": "satisfied", "channel": "phone"},
+        "post_part": {"note": "x"},
+        "waive_part": {"department": "gongdian", "reason": "x"},
     }
     outsiders = ("liaison2", "dept2", "resident2")
 
@@ -352,7 +364,7 @@ def test_out_of_scope_people_are_refused_every_new_verb(county: County, as_) -> 
 
     rid = to_assignment_hall(as_, county, "路灯不亮")
     ok(as_("dispatcher1").verb(rid, "dispatch", department="zhujian"))
-    refuse_all(rid, ("return", "hand_down"))
+    refuse_all(rid, ("return", "hand_down", "post_part", "waive_part"))
     ok(as_("dept1").verb(rid, "return", reason_code="incomplete", reason="地址不清"))
     refuse_all(rid, ("review_return", "hand_down"))
     ok(as_("dispatcher1").verb(rid, "review_return", decision="uphold"))
@@ -365,3 +377,152 @@ def test_out_of_scope_people_are_refused_every_new_verb(county: County, as_) -> 
     bodies["review_rating"] = {"decision": "approve_appeal", "reason": "x"}
     refuse_all(rid, ("review_rating",))
     assert set(bodies) == set(NEW_VERBS)
+
+
+def test_closed_loop_with_a_lead_and_an_assisting_department(county: County, as_) -> None:  # type: ignore[no-untyped-def]
+    """Issue 11: dispatch to 住建 (lead) + 供电 (assisting) → 供电 returns within the window →
+    the dispatcher upholds → 供电 posts its part → 住建 resolves → 不满意 → redo → resolved →
+    满意. Each department sees its own clock on the request."""
+    rid = to_assignment_hall(as_, county, "村口电线杆歪了，路灯也不亮，晚上不安全。")
+    dispatched = ok(
+        as_("dispatcher1").verb(
+            rid, "dispatch", department="zhujian", assisting=["gongdian"], category="streetlight"
+        )
+    )
+    assert dispatched["department"] == "zhujian"
+    lead, helper = dispatched["parts"]
+    assert (lead["department"], lead["role"], lead["status"]) == ("zhujian", "lead", "dispatched")
+    assert (helper["department"], helper["role"], helper["status"]) == (
+        "gongdian",
+        "assisting",
+        "dispatched",
+    )
+    assert helper["claim_by"] is not None and helper["resolve_by"] is None
+
+    # 供电's officer reads the request (with personal data) and is offered its part's verbs
+    seen = ok(as_("dept2").get(f"/requests/{rid}"))
+    assert seen["reporter"]["name"] == county["resident1"].display_name
+    assert {"claim", "return", "post_part"} <= set(seen["allowed_verbs"])
+    assert not {"resolve", "hold", "waive_part"} & set(seen["allowed_verbs"])
+    assert rid in [r["id"] for r in ok(as_("dept2").get("/requests"))["results"]]
+
+    # 供电 returns within the window; the lead's work goes on, the part waits for review
+    v = version(rid)
+    error(as_("dept2").verb(rid, "return", reason="不归我们", reason_code="nope"), 422, "invalid")
+    unchanged(rid, v)
+    returned = ok(as_("dept2").verb(rid, "return", reason_code="not_ours", reason="不涉及供电"))
+    assert (returned["status"], returned["department"], returned["pending_review"]) == (
+        "dispatched",
+        "zhujian",
+        None,
+    )
+    assert returned["parts"][1]["status"] == "returned"
+    assert "review_return" in ok(as_("dispatcher1").get(f"/requests/{rid}"))["allowed_verbs"]
+    ok(as_("dept1").verb(rid, "claim"))
+    photo = io.BytesIO(png_bytes())
+    photo.name = "fixed.png"
+    error(
+        as_("dept1").post_form(f"/requests/{rid}/resolve", {"note": "修好了", "photos": [photo]}),
+        409,
+        "illegal_transition",
+    )
+
+    # the dispatcher upholds: back to 供电, which may not return it again
+    upheld = ok(
+        as_("dispatcher1").verb(
+            rid, "review_return", part="gongdian", decision="uphold", reason="电杆属供电公司"
+        )
+    )
+    assert upheld["parts"][1]["status"] == "dispatched"
+    error(
+        as_("dept2").verb(rid, "return", reason_code="other", reason="还是不归我们"),
+        409,
+        "illegal_transition",
+    )
+
+    # 供电 posts its part, with a photo
+    photo = io.BytesIO(png_bytes())
+    photo.name = "pole.png"
+    posted = ok(
+        as_("dept2").post_form(
+            f"/requests/{rid}/post_part", {"note": "电杆已扶正", "photos": [photo]}
+        )
+    )
+    assert posted["parts"][1]["status"] == "posted" and posted["status"] == "claimed"
+
+    # 住建 resolves; 不满意 → redo → resolved → 满意
+    assert resolve_with_photo(as_("dept1"), rid, "已更换灯具")["status"] == "resolved"
+    ok(as_("resident1").verb(rid, "rate", rating="dissatisfied", comment="灯还是闪"))
+    redo = ok(
+        as_("dispatcher1").verb(
+            rid, "review_rating", decision="redo", until=later(days=2), reason="请彻底修复"
+        )
+    )
+    assert (redo["status"], redo["department"]) == ("claimed", "zhujian")
+    assert resolve_with_photo(as_("dept1"), rid, "已更换线路")["status"] == "resolved"
+    closed = ok(as_("resident1").verb(rid, "rate", rating="satisfied"))
+    assert (closed["status"], closed["rating"]) == ("closed", "satisfied")
+
+    events = ok(as_("resident1").get(f"/requests/{rid}/events"))
+    assert [e["verb"] for e in events][5:] == [
+        "dispatch",
+        "return",
+        "claim",
+        "review_return",
+        "post_part",
+        "resolve",
+        "rate",
+        "review_rating",
+        "resolve",
+        "rate",
+    ]
+    by_verb = {e["verb"]: e for e in events}
+    assert by_verb["dispatch"]["data"]["assisting"] == ["gongdian"]
+    assert by_verb["return"]["data"]["department"] == "gongdian"
+    assert by_verb["return"]["data"]["reason_code"] == "not_ours"
+    assert by_verb["review_return"]["data"]["decision"] == "uphold"
+    assert by_verb["review_return"]["data"]["returned_by"] == "gongdian"
+    assert by_verb["post_part"]["public"] and len(by_verb["post_part"]["photos"]) == 1
+
+
+def test_waive_part_over_http(county: County, as_) -> None:  # type: ignore[no-untyped-def]
+    rid = to_assignment_hall(as_, county, "路灯不亮")
+    ok(as_("dispatcher1").verb(rid, "dispatch", department="zhujian", assisting=["gongdian"]))
+    v = version(rid)
+    error(as_("dispatcher1").verb(rid, "waive_part", department="gongdian"), 422, "invalid")
+    error(as_("dispatcher1").verb(rid, "waive_part", reason="x"), 422, "invalid")
+    error(as_("dept1").verb(rid, "waive_part", department="gongdian", reason="x"), 403, "forbidden")
+    error(
+        as_("dispatcher1").verb(rid, "dispatch", department="zhujian", assisting="x"),
+        422,
+        "invalid",
+    )
+    unchanged(rid, v)
+    waived = ok(
+        as_("dispatcher1").verb(rid, "waive_part", department="gongdian", reason="无需供电配合")
+    )
+    assert waived["parts"][1]["status"] == "waived" and waived["parts"][1]["waived_at"]
+    ok(as_("dept1").verb(rid, "claim"))
+    assert ok(as_("dept1").verb(rid, "resolve", note="已修好"))["status"] == "resolved"
+
+
+def test_malformed_choices_from_outsiders_are_403_not_422(county: County, as_) -> None:  # type: ignore[no-untyped-def]
+    """Scope comes before input everywhere (403 before 422): also for the values with a fixed
+    set of choices (reason_code, decision, channel, rating)."""
+    rid = to_assignment_hall(as_, county, "路灯不亮")
+    ok(as_("dispatcher1").verb(rid, "dispatch", department="zhujian"))
+    v = version(rid)
+    error(as_("dept2").verb(rid, "return", reason="x", reason_code="bogus"), 403, "forbidden")
+    error(as_("liaison2").verb(rid, "review_return", decision="bogus"), 403, "forbidden")
+    error(as_("liaison2").verb(rid, "visit", rating="bogus", channel="bogus"), 403, "forbidden")
+    error(as_("liaison2").verb(rid, "rate", rating="bogus"), 403, "forbidden")
+    error(as_("liaison2").verb(rid, "review_rating", decision="bogus"), 403, "forbidden")
+    # in scope, the same values are 422
+    error(as_("dept1").verb(rid, "return", reason="x", reason_code="bogus"), 422, "invalid")
+    unchanged(rid, v)
+    schema = ok(as_("dispatcher1").get("/openapi.json"))
+    body = schema["paths"]["/api/v1/requests/{request_id}/{verb}"]["post"]["requestBody"]
+    props = body["content"]["application/json"]["schema"]["properties"]
+    assert props["reason_code"]["enum"] == ["not_ours", "incomplete", "duplicate", "other"]
+    assert "assisting" in props and "part" in props
+    assert "PartOut" in schema["components"]["schemas"]
