@@ -58,6 +58,7 @@ from yishiting.requests.states import (
     PART_OPEN,
     IllegalTransition,
     PartStatus,
+    Pending,
     Rating,
     RatingDecision,
     ReturnDecision,
@@ -970,7 +971,7 @@ def do_waive_part(
         .first()
     )
     if part is None:
-        raise InvalidError(f"department: {code} has no assisting part on request {req.pk}")
+        raise IllegalTransitionError(f"{code} has no assisting part on request {req.pk}")
     if not (reason or "").strip():
         raise InvalidError("waive_part: a public reason is required")
     change, part.status = _part_change(req, part, Verb.WAIVE_PART)
@@ -1094,7 +1095,8 @@ def do_review_return(
     if decision == ReturnDecision.UPHOLD:
         department = returned_by
     dept = _department(_required(department, "department"), req.hall.county_code)
-    if Part.objects.filter(request_id=req.pk, department=dept, status__in=PART_OPEN).exists():
+    busy = Part.objects.filter(request_id=req.pk, department=dept, status__in=PART_OPEN)
+    if decision == ReturnDecision.REDISPATCH and busy.exists():
         raise InvalidError(f"department: {dept.code} already assists on this request")
     change = Change(
         fields={"department": dept, "dispatched_at": now},
@@ -1120,7 +1122,7 @@ def _returned_part(req: Request, code: str | None) -> Part | None:
     if code:
         found = parts.filter(department__code=code).first()
         if found is None:
-            raise InvalidError(f"part: {code} has no returned part on request {req.pk}")
+            raise IllegalTransitionError(f"{code} has no returned part on request {req.pk}")
         return found
     if req.pending_review:
         return None
@@ -1148,7 +1150,11 @@ def _review_part_return(
     else:
         dept = _department(_required(department, "department"), req.hall.county_code)
         busy = Part.objects.filter(request_id=req.pk, department=dept, status__in=PART_OPEN)
-        if dept.pk == req.department_id or busy.exists():
+        # not the lead, nor the lead whose own return waits for review (an uphold brings it back)
+        lead = req.department.code if req.department else None
+        if req.pending_review == Pending.RETURN:
+            lead = _last_returned_by(req)
+        if dept.code == lead or busy.exists():
             raise InvalidError(f"department: {dept.code} already works on this request")
     change, part.status = _part_change(req, part, Verb.REVIEW_RETURN, decision, returned_by=code)
     change.data["decision"] = decision

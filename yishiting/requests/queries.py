@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from django.db.models import Q, QuerySet
 
 from yishiting.core.errors import NotFoundError
-from yishiting.orgs.models import Role
+from yishiting.orgs.models import Department, Hall, Role
 from yishiting.orgs.scope import Actor
-from yishiting.requests.models import Follower, Part, Request
-from yishiting.requests.states import PART_CURRENT
+from yishiting.requests.models import Event, Follower, Part, Request
+from yishiting.requests.states import PART_CURRENT, ReturnDecision, Verb
 
 
 def visible_requests(who: Actor) -> QuerySet[Request]:
@@ -69,3 +72,36 @@ def sees_personal_data(who: Actor | None, req: Request) -> bool:
             request_id=req.pk, department_id__in=ids, status__in=PART_CURRENT
         ).exists()
     )
+
+
+def returns_by_department(
+    county: Hall | str, since: datetime, until: datetime
+) -> list[dict[str, Any]]:
+    """Returns (退单) per department between `since` and `until` for §5's monthly notice: how
+    many each department made, how many the dispatcher upheld as wrong (驳回) and how many it
+    redispatched elsewhere. Lead and assisting returns alike; departments with none are left
+    out."""
+    code = county.code if isinstance(county, Hall) else county
+    rows = Event.objects.filter(
+        verb__in=(Verb.RETURN, Verb.REVIEW_RETURN),
+        created_at__gte=since,
+        created_at__lt=until,
+        request__hall__path__startswith=f"/{code}/",
+    ).values_list("verb", "data")
+    counts: dict[str, dict[str, int]] = {}
+    for verb, data in rows:
+        dept = data.get("returned_by") or data.get("department")
+        if not dept:
+            continue
+        row = counts.setdefault(dept, {"returns": 0, "upheld": 0, "redispatched": 0})
+        if verb == Verb.RETURN:
+            row["returns"] += 1
+        elif data.get("decision") == ReturnDecision.UPHOLD:
+            row["upheld"] += 1
+        elif data.get("decision") == ReturnDecision.REDISPATCH and data.get("returned_by"):
+            row["redispatched"] += 1
+    names = dict(Department.objects.filter(code__in=counts).values_list("code", "name"))
+    return [
+        {"department": dept, "name": names.get(dept, dept), **counts[dept]}
+        for dept in sorted(counts)
+    ]

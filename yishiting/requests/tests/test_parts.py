@@ -206,7 +206,7 @@ def test_the_lead_resolves_only_after_every_part_is_posted_or_waived(county: Cou
         now=at(hours=4),
     )
     refused(
-        InvalidError,
+        IllegalTransitionError,
         r,
         A.do_waive_part,
         actor=county["dispatcher1"],
@@ -352,7 +352,7 @@ def test_a_returned_part_redispatched_goes_to_another_department(county: County)
         now=at(hours=2),
     )
     refused(
-        InvalidError,
+        IllegalTransitionError,
         r,
         A.do_review_return,
         actor=county["dispatcher1"],
@@ -459,3 +459,67 @@ def test_a_part_verb_never_moves_the_request_down(county: County) -> None:
     r = A.do_post_part(r.pk, actor=county["dept2"], note="好", now=at(minutes=8))
     assert fresh(r).hall_id == hall == county.assignment.pk
     assert DAY > HOUR  # the helpers imported are the shared ones
+
+
+def test_returns_by_department_counts_returns_and_their_outcomes(county: County) -> None:
+    """§5's monthly notice: per department, returns, upheld as wrong, redispatched."""
+    from yishiting.requests.queries import returns_by_department
+
+    third_department(county)
+    # 住建 (lead) returns and is upheld; 供电 (assisting) returns and is redispatched to 市政
+    r = with_parts(county)
+    r = do_return(county, r, at(hours=1), by="dept1")
+    r = A.do_review_return(r.pk, actor=county["dispatcher1"], decision="uphold", now=at(hours=2))
+    r = do_return(county, r, at(hours=3), by="dept2")
+    r = A.do_review_return(
+        r.pk,
+        actor=county["dispatcher1"],
+        decision="redispatch",
+        department="shizheng",
+        now=at(hours=4),
+    )
+    # another request: 住建 returns, redispatched to 供电 as lead; one more 供电 return, pending
+    r2 = with_parts(county, assisting=())
+    r2 = do_return(county, r2, at(hours=1), by="dept1", reason_code="incomplete")
+    r2 = A.do_review_return(
+        r2.pk,
+        actor=county["dispatcher1"],
+        decision="redispatch",
+        department="gongdian",
+        now=at(hours=5),
+    )
+    r2 = do_return(county, r2, at(hours=6), by="dept2")
+    month = returns_by_department(county.county, at(days=-1), at(days=1))
+    assert month == [
+        {
+            "department": "gongdian",
+            "name": "供电公司",
+            "returns": 2,
+            "upheld": 0,
+            "redispatched": 1,
+        },
+        {"department": "zhujian", "name": "住建局", "returns": 2, "upheld": 1, "redispatched": 1},
+    ]
+    # the period bounds count: nothing before, only the later ones after 02:30
+    assert returns_by_department("130500", at(days=-2), at(days=-1)) == []
+    later = returns_by_department("130500", at(hours=2, minutes=30), at(days=1))
+    assert [(d["department"], d["returns"], d["upheld"], d["redispatched"]) for d in later] == [
+        ("gongdian", 2, 0, 1),
+        ("zhujian", 0, 0, 1),
+    ]
+    # another county sees none of it
+    assert returns_by_department("999999", at(days=-1), at(days=1)) == []
+
+
+def test_a_missed_supervision_order_is_a_breach_of_supervise_by(county: County) -> None:
+    r = with_parts(county)
+    r = A.do_claim(r.pk, actor=county["dept1"], now=at(minutes=1))
+    r = A.do_post_part(r.pk, actor=county["dept2"], note="已处理", now=at(minutes=2))
+    r = A.do_supervise(
+        r.pk, actor=county["dispatcher1"], until=at(hours=2), note="限时整改", now=at(minutes=3)
+    )
+    assert r.next_due_at == at(hours=2)
+    assert sweep.run_once(now=at(hours=3)) == 1
+    event = last(r)
+    assert (event.verb, event.data) == ("breach", {"clocks": ["supervise_by"]})
+    assert fresh(r).overdue
