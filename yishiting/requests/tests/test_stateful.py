@@ -16,7 +16,11 @@ After every step the engine must still keep its promises (PRODUCT.md §2–§4):
     `max_returns` times; no verb but hand_down moves a request from the assignment hall down to
     a township or village; a request waiting for review (a 不满意 or an appeal) is never closed
     by the sweep and runs no rating window; the decision a request waits for
-    (`pending_review`) is replayed from the events like its state.
+    (`pending_review`) is replayed from the events like its state;
+(g) lead and assisting departments (主办/协办): the lead never resolves while an assisting part
+    is open; an assisting department's part follows its own table (test_states.EXPECTED_PART)
+    and its own clock, returns of a part obey the same window, upheld and max_returns rules;
+    replaying the events reproduces the parts; no part verb moves the request.
 
 The oracles (the §3 table in test_states.EXPECTED, `expected_pending`, `expected_clocks`,
 `may` and `Rules` below) are written by hand for the test county of yishiting.testing; they do
@@ -51,15 +55,17 @@ from yishiting.core.errors import (
     IllegalTransitionError,
     InvalidError,
 )
-from yishiting.orgs.models import CountyRules, DutyShift
+from yishiting.orgs.models import CountyRules, Department, DutyShift, Membership, Role, User
 from yishiting.requests import actions, sweep
 from yishiting.requests.clocks import LOCAL_TZ
-from yishiting.requests.models import Channel, Event, Follower, Request
+from yishiting.requests.models import Channel, Event, Follower, Part, Request
 from yishiting.requests.states import DEADLINE_FIELDS, Rating, Verb, replay
 from yishiting.requests.tests.test_states import (
     OPEN_STATES,
     doc_open,
     expected_clocks,
+    expected_part_request_target,
+    expected_part_target,
     expected_pending,
     expected_target,
 )
@@ -78,12 +84,20 @@ PEOPLE = [
     "dispatcher1",
     "dept1",
     "dept2",
+    "dept3",
     "duty1",
     "leader1",
     "admin",
 ]
 USER_VERBS = [v.value for v in actions.VERB_ACTIONS]
-DEPARTMENTS = ["zhujian", "gongdian"]
+DEPARTMENTS = ["zhujian", "gongdian", "shizheng"]
+OFFICER_OF = {"dept1": "zhujian", "dept2": "gongdian", "dept3": "shizheng"}
+# Part statuses (docs/handling-rules.md): open ones keep the lead from resolving; current ones
+# are the department's share (the others were moved away or ended with the departments' work).
+PART_OPEN = {"dispatched", "claimed", "returned"}
+PART_CURRENT = PART_OPEN | {"posted", "waived"}
+PART_CLOCK = {"dispatched": {"claim_by"}, "claimed": {"resolve_by"}}
+PART_VERBS = {"claim", "return", "review_return", "post_part", "waive_part"}
 RATINGS = [r.value for r in Rating]
 MAX_REQUESTS = 4
 PHOTO = png_bytes()
@@ -109,6 +123,20 @@ ARGS = st.fixed_dictionaries(
         "rating_decision": st.sampled_from(["redo", "approve_appeal", "deny_appeal"]),
         "hall": st.integers(0, 6),  # any hall of the county, county and assignment included
         "channel": st.sampled_from(["phone", "in_person"]),
+        # 主办/协办: assisting departments of a dispatch (some invalid: the lead, twice), and
+        # which returned part a review decides
+        "assisting": st.sampled_from(
+            [
+                [],
+                [],
+                ["gongdian"],
+                ["shizheng"],
+                ["gongdian", "shizheng"],
+                ["zhujian"],
+                ["gongdian"] * 2,
+            ]
+        ),
+        "part": st.sampled_from([None, None, "gongdian", "shizheng", "zhujian"]),
     }
 )
 REASON_CODES = {"not_ours", "incomplete", "duplicate", "other"}
@@ -125,8 +153,12 @@ HANDLING_VERBS = [
     "rate",
     "reopen",
     "escalate",
+    "claim",
+    "post_part",
+    "waive_part",
+    "resolve",
 ]
-HANDLING_PEOPLE = ["dispatcher1", "dept1", "dept2", "liaison1", "manager1", "leader1"]
+HANDLING_PEOPLE = ["dispatcher1", "dept1", "dept2", "dept3", "liaison1", "manager1", "leader1"]
 CATEGORIES = [None, "streetlight", "sewage"]
 
 
@@ -141,7 +173,7 @@ class County:
         self.liaisons = {v1: {"liaison1"}, v2: {"liaison2"}, v3: {"liaison3"}}
         # manager1 manages 东关镇 and everything below it
         self.managers = {t1: {"manager1"}, v1: {"manager1"}, v2: {"manager1"}}
-        self.officers = {"zhujian": {"dept1"}, "gongdian": {"dept2"}}
+        self.officers = {"zhujian": {"dept1"}, "gongdian": {"dept2"}, "shizheng": {"dept3"}}
         self.kind = {v1: "village", v2: "village", v3: "village", t1: "township"}
         self.kind |= {t2: "township", a: "assignment"}
         self.villages = [v1, v2, v3]
@@ -160,6 +192,8 @@ class County:
         """Everyone with a role in the request's halls, department or county."""
         county_wide = {"admin", "dispatcher1", "duty1", "leader1"}
         out = county_wide | self.local_roles(pre["hall"]) | self.local_roles(pre["origin"])
+        for dept in pre["part_depts"]:
+            out |= self.officers[dept]  # assisting departments work on it too
         return out | self.officers.get(pre["dept"], set())
 
     def local_roles(self, hall: str) -> set[str]:
@@ -179,7 +213,12 @@ def may(county: County, who: str, verb: str, pre: dict[str, Any], now: datetime)
     elif verb == "dispatch":
         allowed = {"dispatcher1"}
     elif verb in ("claim", "return"):
-        allowed = officers
+        # the lead's officers, and an assisting department's on its part
+        allowed = officers | {o for d in pre["part_depts"] for o in county.officers[d]}
+    elif verb == "post_part":
+        allowed = {o for d in pre["part_depts"] for o in county.officers[d]}
+    elif verb == "waive_part":
+        allowed = {"dispatcher1"}
     elif verb in ("hold", "resume", "extend", "resolve"):
         allowed = officers if department_stage else county.local(hall)
     elif verb in ("approve_extension", "deny_extension"):
@@ -245,22 +284,42 @@ class Handling:
     upheld: set[str] = field(default_factory=set)  # departments whose return was upheld
     reporter_rated: bool = False  # the reporter's own rating stands for this resolution
     unreviewed_return: bool = False  # returned, and the dispatcher has not reviewed it yet
+    # assisting parts as the walk saw them made: [department, status, dispatched_at]
+    parts: list[list[Any]] = field(default_factory=list)
 
-    def window(self, now: datetime) -> str:
+    def part(self, dept: str | None) -> list[Any] | None:
+        """The department's current part."""
+        for p in reversed(self.parts):
+            if p[0] == dept and p[1] in PART_CURRENT:
+                return p
+        return None
+
+    def open_parts(self) -> list[list[Any]]:
+        return [p for p in self.parts if p[1] in PART_OPEN]
+
+    def end_open_parts(self) -> None:
+        for p in self.open_parts():
+            p[1] = "cancelled"
+
+    def window(self, now: datetime, since: datetime | None = None) -> str:
         """'open', 'closed' or 'edge' (the doc does not fix the last hours of day 2)."""
-        assert self.dispatched_at is not None
-        start, today = self.dispatched_at.astimezone(LOCAL_TZ).date(), now.date()
+        since = since or self.dispatched_at
+        assert since is not None
+        start, today = since.astimezone(LOCAL_TZ).date(), now.date()
         if working_days_between(start, today, inclusive=True) < self.window_days:
             return "open"
         if working_days_between(start, today, inclusive=False) >= self.window_days:
             return "closed"
         return "edge"
 
-    def return_refused(self, dept: str | None, now: datetime) -> bool | None:
-        """True: the doc refuses this return; False: it allows it; None: the window's edge."""
+    def return_refused(
+        self, dept: str | None, now: datetime, since: datetime | None = None
+    ) -> bool | None:
+        """True: the doc refuses this return; False: it allows it; None: the window's edge.
+        `since`: an assisting part's own dispatch (its window runs from there)."""
         if dept in self.upheld or self.returns >= self.max_returns:
             return True
-        window = self.window(now)
+        window = self.window(now, since)
         return None if window == "edge" else window == "closed"
 
 
@@ -281,6 +340,7 @@ class CaseMachine(RuleBasedStateMachine):
         self._atomic = transaction.atomic()
         self._atomic.__enter__()
         self.c = build_county()
+        self.add_third_department()
         self.shape = County(self.c)
         DutyShift.objects.create(
             county=self.c.county,
@@ -296,6 +356,13 @@ class CaseMachine(RuleBasedStateMachine):
         # the defaults of docs/handling-rules.md, until `county_rules` changes them
         self.rules = {"return_window_days": 2, "max_returns": 2}
 
+    def add_third_department(self) -> None:
+        """市政 and its officer dept3: somewhere to redispatch a returned part to."""
+        dept = Department.objects.create(code="shizheng", name="市政局", county=self.c.county)
+        user = User.objects.create(username="dept3", display_name="郑强")
+        Membership.objects.create(user=user, role=Role.DEPARTMENT, department=dept)
+        self.c.people["dept3"] = user
+
     def teardown(self) -> None:
         transaction.set_rollback(True)
         self._atomic.__exit__(None, None, None)
@@ -306,8 +373,10 @@ class CaseMachine(RuleBasedStateMachine):
         r = Request.objects.select_related("hall", "origin_hall", "department", "reporter").get(
             pk=pk
         )
+        h = self.handling[pk]
         return {
             "row": r,
+            "part_depts": {p[0] for p in h.parts if p[1] in PART_CURRENT},
             "status": r.status,
             "hall": r.hall.code,
             "hall_kind": r.hall.kind,
@@ -382,6 +451,13 @@ class CaseMachine(RuleBasedStateMachine):
         before = snapshot()
         mark = Event.objects.order_by("-id").values_list("id", flat=True).first() or 0
         pre = {pk: self.pre(pk) for pk in self.pks}
+        part_clocks = {
+            (p.request_id, p.department.code, name): getattr(p, name)
+            for p in Part.objects.filter(
+                request_id__in=self.pks, status__in=PART_OPEN
+            ).select_related("department")
+            for name in ("claim_by", "resolve_by")
+        }
         acted = sweep.run_once(now=self.now)
         after = snapshot()
         new = list(Event.objects.order_by("id").filter(id__gt=mark))
@@ -415,7 +491,13 @@ class CaseMachine(RuleBasedStateMachine):
                 }[e.verb]
                 assert due, e.data
                 for name in due:
-                    assert row.next_due_at <= getattr(row, name) <= self.now, (e.verb, name)
+                    if name.startswith("part:"):
+                        # an assisting department's own clock
+                        _, code, clock = name.split(":")
+                        deadline = part_clocks[(pk, code, clock)]
+                    else:
+                        deadline = getattr(row, name)
+                    assert row.next_due_at <= deadline <= self.now, (e.verb, name)
                 if e.verb == "escalate":
                     assert e.data == {
                         "hall": self.shape.parent[hall],
@@ -567,6 +649,55 @@ class CaseMachine(RuleBasedStateMachine):
                 return
             self.act(who, verb, pk, args)
 
+    @rule(
+        which=st.integers(0, MAX_REQUESTS - 1),
+        picks=st.lists(st.integers(0, 11), min_size=1, max_size=8),
+        args=ARGS,
+    )
+    def work_parts(self, which: int, picks: list[int], args: dict[str, Any]) -> None:
+        """主办/协办: dispatch with assisting departments, and work the parts — claim, post,
+        return (reviewed: upheld or redispatched), waive — with the lead trying to resolve."""
+        pk = self.pks[which % len(self.pks)]
+        for pick in picks:
+            pre = self.pre(pk, public=args["public"])
+            h = self.handling[pk]
+            at_top = pre["hall"] == self.shape.assignment
+            lead = DEPARTMENTS[pick % 3]
+            others = [d for d in DEPARTMENTS if d != lead]
+            args = args | {"reason_code": "not_ours", "photo": True}
+            if pre["status"] in ("acknowledged", "escalated") and at_top and not pre["pending"]:
+                who, verb = "dispatcher1", "dispatch"
+                args |= {"department": lead, "assisting": others[: 1 + pick % 2]}
+            elif h.open_parts():
+                part = h.open_parts()[pick % len(h.open_parts())]
+                officer = sorted(self.shape.officers[part[0]])[0]
+                choices = {
+                    "dispatched": ["claim", "post_part", "return", "waive_part", "resolve"],
+                    "claimed": ["post_part", "return", "waive_part", "resolve"],
+                    "returned": ["review_return", "review_return", "waive_part"],
+                }[part[1]]
+                verb = choices[pick % len(choices)]
+                who = officer if verb in ("claim", "post_part", "return") else "dispatcher1"
+                if verb == "resolve":
+                    who = sorted(self.shape.officers.get(pre["dept"] or "", {"dispatcher1"}))[0]
+                free = [d for d in DEPARTMENTS if d != pre["dept"] and d != part[0]]
+                args |= {
+                    "department": part[0] if verb == "waive_part" else free[pick % len(free)],
+                    "part": part[0],
+                    "return_decision": ("uphold", "redispatch")[pick % 2],
+                }
+            elif pre["status"] == "dispatched" and pre["dept"]:
+                who, verb = sorted(self.shape.officers[pre["dept"]])[0], "claim"
+            elif pre["status"] in ("submitted", "escalated", "acknowledged") and not at_top:
+                local = sorted(self.shape.local(pre["hall"]))
+                if not local:
+                    return  # 西关镇 has no manager: the sweep's auto-escalation takes it up
+                who = local[0]
+                verb = "escalate" if pre["status"] == "acknowledged" else "acknowledge"
+            else:
+                return
+            self.act(who, verb, pk, args)
+
     # --- one verb and everything it must (not) do -----------------------------------------
 
     def call(self, who: str, verb: str, pk: int, pre: dict[str, Any], args: dict) -> Any:
@@ -578,7 +709,22 @@ class CaseMachine(RuleBasedStateMachine):
             seconds=args["offset"]
         )
         if verb == "dispatch":
-            return fn(pk, actor=user, department=args["department"], now=now)
+            return fn(
+                pk,
+                actor=user,
+                department=args["department"],
+                assisting=args["assisting"],
+                now=now,
+            )
+        if verb == "post_part":
+            photos = []
+            if args["photo"]:
+                photo = io.BytesIO(PHOTO)
+                photo.name = "part.png"
+                photos.append(photo)
+            return fn(pk, actor=user, note="已配合处理", photos=photos, now=now)
+        if verb == "waive_part":
+            return fn(pk, actor=user, department=args["department"], reason="无需配合", now=now)
         if verb == "return":
             code = args["reason_code"]
             return fn(pk, actor=user, reason="不属于本部门", reason_code=code, now=now)
@@ -586,7 +732,15 @@ class CaseMachine(RuleBasedStateMachine):
             return fn(pk, actor=user, reason="原因说明", now=now)
         if verb == "review_return":
             decision, dept = args["return_decision"], args["department"]
-            return fn(pk, actor=user, decision=decision, department=dept, reason="审核", now=now)
+            return fn(
+                pk,
+                actor=user,
+                decision=decision,
+                department=dept,
+                part=args["part"],
+                reason="审核",
+                now=now,
+            )
         if verb == "hand_down":
             hall = self.shape.halls[args["hall"]]
             return fn(pk, actor=user, hall=hall, reason="属村内事务，下沉办理", now=now)
@@ -620,7 +774,8 @@ class CaseMachine(RuleBasedStateMachine):
         row = pre["row"]
         before = snapshot()
         allowed = may(self.shape, who, verb, pre, self.now)
-        expected = self.expected(verb, pre, args)
+        expected = self.expected(verb, pre, args, who)
+        route = self.route(who, verb, pk, pre, args)
         try:
             result = self.call(who, verb, pk, pre, args)
         except ActionError as exc:
@@ -648,7 +803,7 @@ class CaseMachine(RuleBasedStateMachine):
             assert after == before, (who, verb, error)
             assert type(error) in (ForbiddenError, IllegalTransitionError, InvalidError), error
             if isinstance(error, IllegalTransitionError):
-                assert expected is None or self.refused_beyond_table(who, verb, pre) in (
+                assert expected is None or self.refused_beyond_table(who, verb, pre, args) in (
                     True,
                     None,
                 ), (
@@ -659,16 +814,16 @@ class CaseMachine(RuleBasedStateMachine):
                 )
             if isinstance(error, InvalidError):
                 assert expected is not None, (verb, pre["status"], error)
-                if verb in ("return", "hand_down"):
-                    assert self.invalid_input(verb, args), (verb, args, error)
+                if verb in ("return", "hand_down", "dispatch", "review_return", *PART_VERBS):
+                    assert self.invalid_input(verb, args, pre, who), (verb, args, error)
             return
 
         # (a) accepted: §3 allows it, and it went where §3 says
         ACCEPTED[verb] = ACCEPTED.get(verb, 0) + 1
         assert expected is not None, (who, verb, pre["status"], pre["pending"])
-        assert not self.invalid_input(verb, args), (verb, args)
+        assert not self.invalid_input(verb, args, pre, who), (verb, args)
         # (f) the rules beyond the table hold for every accepted verb
-        assert self.refused_beyond_table(who, verb, pre) is not True, (
+        assert self.refused_beyond_table(who, verb, pre, args) is not True, (
             who,
             verb,
             pre["status"],
@@ -686,14 +841,54 @@ class CaseMachine(RuleBasedStateMachine):
         # only this request's row changed
         changed = {k for k in before["requests"] if before["requests"][k] != after["requests"][k]}
         assert changed == {pk}
-        self.check_effects(who, verb, pk, pre, args, result)
+        self.check_effects(who, verb, pk, pre, args, result, route)
 
-    def expected(self, verb: str, pre: dict[str, Any], args: dict[str, Any]) -> str | None:
+    def route(
+        self, who: str | None, verb: str, pk: int, pre: dict[str, Any], args: dict[str, Any]
+    ) -> tuple[bool, list[Any] | None, bool]:
+        """Whether `who`'s `verb` acts on an assisting part (docs/handling-rules.md), the part
+        it acts on, and whether it is ambiguous (several returned parts, none named)."""
+        h = self.handling[pk]
+        if verb == "post_part":
+            return True, h.part(OFFICER_OF.get(who or "")), False
+        if verb == "waive_part":
+            return True, h.part(args["department"]), False
+        if verb in ("claim", "return"):
+            dept = OFFICER_OF.get(who or "")
+            if dept is None or dept == pre["dept"]:
+                return False, None, False  # the lead's officers act on the request
+            part = h.part(dept)
+            return part is not None, part, False
+        if verb == "review_return":
+            returned = [p for p in h.parts if p[1] == "returned"]
+            if args["part"]:
+                named = [p for p in returned if p[0] == args["part"]]
+                return True, (named[-1] if named else None), False
+            if pre["pending"]:
+                return False, None, False  # the lead's return waits
+            if len(returned) > 1:
+                return True, None, True
+            return bool(returned), (returned[0] if returned else None), False
+        return False, None, False
+
+    def expected(
+        self, verb: str, pre: dict[str, Any], args: dict[str, Any], who: str | None = None
+    ) -> str | None:
         """The oracle's target state for `verb` with these arguments."""
         decision = {
             "review_return": args["return_decision"],
             "review_rating": args["rating_decision"],
         }.get(verb)
+        on_part, part, ambiguous = self.route(who, verb, pre["row"].pk, pre, args)
+        if on_part:
+            state = expected_part_request_target(verb, pre["status"], pre["pending"])
+            if state is None or ambiguous:
+                return state  # ambiguous: refused as invalid input
+            if part is None or expected_part_target(verb, part[1], decision) is None:
+                return None
+            return state
+        if verb in ("post_part", "waive_part"):
+            return None
         return expected_target(
             verb,
             pre["status"],
@@ -704,8 +899,27 @@ class CaseMachine(RuleBasedStateMachine):
             decision=decision,
         )
 
-    def invalid_input(self, verb: str, args: dict[str, Any]) -> bool:
+    def invalid_input(
+        self, verb: str, args: dict[str, Any], pre: dict[str, Any], who: str | None = None
+    ) -> bool:
         """Arguments the handling rules refuse as invalid (422)."""
+        h = self.handling[pre["row"].pk]
+        if verb == "dispatch":
+            assisting = args["assisting"]
+            return args["department"] in assisting or len(set(assisting)) < len(assisting)
+        if verb == "review_return":
+            on_part, part, ambiguous = self.route(who, verb, pre["row"].pk, pre, args)
+            if ambiguous:
+                return True
+            if args["return_decision"] != "redispatch":
+                return False
+            busy = {p[0] for p in h.open_parts()}
+            if not on_part:
+                return args["department"] in busy
+            # a part goes neither to the lead (nor to the lead whose return waits) nor to a
+            # department already working on it
+            lead = h.last_returned_by if pre["pending"] == "return" else pre["dept"]
+            return args["department"] in busy | {lead}
         if verb == "return":
             return args["reason_code"] not in REASON_CODES
         if verb == "hand_down":
@@ -713,7 +927,9 @@ class CaseMachine(RuleBasedStateMachine):
             return kind in ("county", "assignment")
         return False
 
-    def refused_beyond_table(self, who: str, verb: str, pre: dict[str, Any]) -> bool | None:
+    def refused_beyond_table(
+        self, who: str, verb: str, pre: dict[str, Any], args: dict[str, Any]
+    ) -> bool | None:
         """§3's and §3.1's conditions beyond the table: reopen only within 30 days, decide only
         an extension someone asked for, co-sign only once, return only inside the window, not
         after an upheld return and not beyond max_returns, rate and be visited only until the
@@ -729,7 +945,14 @@ class CaseMachine(RuleBasedStateMachine):
         if verb == "cosign":
             return who in pre["followers"]
         if verb == "return":
+            on_part, part, _ = self.route(who, verb, row.pk, pre, args)
+            if on_part:
+                assert part is not None
+                return h.return_refused(part[0], self.now, since=part[2])
             return h.return_refused(pre["dept"], self.now)
+        if verb == "resolve":
+            # (g) the lead resolves only once every assisting part is posted or waived
+            return bool(h.open_parts())
         if verb in ("rate", "visit"):
             return h.reporter_rated
         if verb == "dispatch":
@@ -738,10 +961,18 @@ class CaseMachine(RuleBasedStateMachine):
         return False
 
     def check_effects(
-        self, who: str, verb: str, pk: int, pre: dict[str, Any], args: dict, result: Request
+        self,
+        who: str,
+        verb: str,
+        pk: int,
+        pre: dict[str, Any],
+        args: dict,
+        result: Request,
+        route: tuple[bool, list[Any] | None, bool],
     ) -> None:
         row = pre["row"]
         h = self.handling[pk]
+        on_part, part, _ = route
         hall = result.hall.code
         dept = result.department.code if result.department else None
         if verb == "escalate":
@@ -756,7 +987,10 @@ class CaseMachine(RuleBasedStateMachine):
             assert verb == "hand_down", verb
         if pre["dept"] is not None and pre["status"] in ("dispatched", "claimed", "on_hold"):
             assert hall == self.shape.assignment or verb == "hand_down", (verb, hall)
-        if verb == "dispatch":
+        if on_part:
+            # (g) a part verb never moves the request, nor changes its lead
+            assert (result.status, dept) == (pre["status"], pre["dept"])
+        elif verb == "dispatch":
             assert dept == args["department"]
         elif verb == "review_return":
             if args["return_decision"] == "uphold":
@@ -779,12 +1013,18 @@ class CaseMachine(RuleBasedStateMachine):
                 "review_rating": args["rating_decision"],
             }.get(verb),
         )
+        if on_part:
+            want = pre["pending"]  # a part's return waits on the part, not on the request
         if want is not None:
             assert result.pending_review == want, (verb, pre["pending"], result.pending_review)
+        self.track_parts(verb, args, h, on_part, part, pre)
+        if verb == "return":
+            h.returns += 1  # max_returns counts the request's returns, lead's and parts'
+        if on_part:
+            return
         if verb in ("dispatch", "review_return"):
             h.dispatched_at = self.now
         if verb == "return":
-            h.returns += 1
             h.last_returned_by = pre["dept"]
             h.unreviewed_return = True
         if verb in ("review_return", "hand_down", "reject", "merge"):
@@ -826,6 +1066,35 @@ class CaseMachine(RuleBasedStateMachine):
         if verb == "reopen":
             assert result.reopen_count == row.reopen_count + 1
 
+    def track_parts(
+        self,
+        verb: str,
+        args: dict[str, Any],
+        h: Handling,
+        on_part: bool,
+        part: list[Any] | None,
+        pre: dict[str, Any],
+    ) -> None:
+        """What an accepted verb does to the assisting parts, by the doc."""
+        if verb == "resolve":
+            assert not h.open_parts(), h.parts  # (g)
+        if verb in ("dispatch", "hand_down", "reject", "merge"):
+            h.end_open_parts()  # the work leaves the departments, or is dispatched anew
+        if verb == "dispatch":
+            h.parts += [[d, "dispatched", self.now] for d in args["assisting"]]
+        if not on_part:
+            return
+        assert part is not None
+        decision = args["return_decision"] if verb == "review_return" else None
+        to = expected_part_target(verb, part[1], decision)
+        assert to is not None, (verb, part)
+        part[1] = to
+        if verb == "review_return" and decision == "uphold":
+            part[2] = self.now  # dispatched again to the same department
+            h.upheld.add(part[0])
+        elif verb == "review_return":
+            h.parts.append([args["department"], "dispatched", self.now])
+
     # --- invariants ------------------------------------------------------------------------
 
     @invariant()
@@ -843,6 +1112,26 @@ class CaseMachine(RuleBasedStateMachine):
             assert replayed.hall == r.hall.code
             assert replayed.department == (r.department.code if r.department else None)
             assert replayed.pending == r.pending_review
+            # (g) the parts: as the walk saw them made, as the events replay them
+            parts = list(Part.objects.filter(request=r).select_related("department").order_by("id"))
+            stored = [[p.department.code, p.status] for p in parts]
+            assert stored == [[d, st] for d, st, _ in self.handling[r.pk].parts], stored
+            assert replayed.parts == stored
+            assert [p.dispatched_at for p in parts] == [
+                at for _, _, at in self.handling[r.pk].parts
+            ]
+            part_deadlines = []
+            for p in parts:
+                running_part = {n for n in ("claim_by", "resolve_by") if getattr(p, n)}
+                assert running_part == PART_CLOCK.get(p.status, set()), (p.status, running_part)
+                if p.status in PART_OPEN:
+                    # open parts only while the request is with the departments, and so
+                    # never on a resolved or closed request (the lead never resolved past one)
+                    assert expected_part_request_target("post_part", r.status, r.pending_review), (
+                        r.status,
+                        r.pending_review,
+                    )
+                    part_deadlines += [getattr(p, n) for n in running_part]
             # (f) a decision waits where the doc puts it: a return in the assignment hall, a
             # 不满意 or an appeal on a resolved request
             if r.pending_review == "return":
@@ -868,7 +1157,7 @@ class CaseMachine(RuleBasedStateMachine):
                 assert r.extension_until > r.resolve_by
             if r.next_due_at is not None:
                 set_deadlines = [getattr(r, f) for f in (*DEADLINE_FIELDS, "supervise_by")]
-                assert r.next_due_at in set_deadlines
+                assert r.next_due_at in set_deadlines + part_deadlines
             # followers as §3 says: reporter, co-signers, followers of merged duplicates
             followers = set(
                 Follower.objects.filter(request=r).values_list("user__username", flat=True)
@@ -899,3 +1188,5 @@ def test_case_engine_state_machine() -> None:
     assert "ForbiddenError" in REFUSED
     # the §3.1 verbs were reached at all (the deep ones vary from run to run)
     assert {"dispatch", "hand_down"} & set(ACCEPTED), ACCEPTED
+    # and the parts were worked on (how deep varies)
+    assert {"post_part", "waive_part", "review_return", "return"} & set(ACCEPTED), ACCEPTED
