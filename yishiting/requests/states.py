@@ -427,7 +427,7 @@ def allowed_verbs(
     state: State, *, dispatched: bool = False, hall_kind: str | None = None, pending: str = ""
 ) -> list[Verb]:
     """Verbs legal from `state` with some argument (for pages and the API to offer)."""
-    out = []
+    out: list[Verb] = []
     for verb in TRANSITIONS:
         if verb in (Verb.POST_PART, Verb.WAIVE_PART):
             continue  # offered per part (actions.part_verbs)

@@ -908,7 +908,7 @@ class CaseMachine(RuleBasedStateMachine):
             assisting = args["assisting"]
             return args["department"] in assisting or len(set(assisting)) < len(assisting)
         if verb == "review_return":
-            on_part, part, ambiguous = self.route(who, verb, pre["row"].pk, pre, args)
+            on_part, _, ambiguous = self.route(who, verb, pre["row"].pk, pre, args)
             if ambiguous:
                 return True
             if args["return_decision"] != "redispatch":
