@@ -15,7 +15,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from yishiting.requests.models import Attachment, Event, Follower, Request
+from yishiting.requests.models import Attachment, Event, Follower, Part, Request
 
 # A case number is the year and the zero-padded id (Request.number).
 _NUMBER_RE = re.compile(r"^\d{4}(\d{7,})$")
@@ -54,6 +54,22 @@ class AttachmentInline(ReadOnlyInline):
     fields = ("file", "content_type", "size", "width", "height", "event", "created_at")
 
 
+class PartInline(ReadOnlyInline):
+    model = Part
+    fields = (
+        "department",
+        "status",
+        "dispatched_at",
+        "claim_by",
+        "claimed_at",
+        "resolve_by",
+        "posted_at",
+        "waived_at",
+        "waived_by",
+        "overdue",
+    )
+
+
 class FollowerInline(ReadOnlyInline):
     model = Follower
     fields = ("user", "kind", "created_at")
@@ -84,7 +100,7 @@ class RequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     list_select_related = ("hall", "department")
-    inlines = (EventInline, AttachmentInline, FollowerInline)
+    inlines = (PartInline, EventInline, AttachmentInline, FollowerInline)
     fieldsets = (
         (
             None,
