@@ -355,6 +355,21 @@ CONFUSED_WITH = {
     "weijian": ["minzheng"],
 }
 
+# Who assists whom (主办/协办, §3.1): candidates for the assisting department, in order.
+ASSIST_WITH = {
+    "zhujian": ["gongdian", "shizheng"],
+    "jiaotong": ["jiaojing", "shizheng"],
+    "gongdian": ["zhujian", "shizheng"],
+    "shizheng": ["gongdian", "shuiwu"],
+    "shuiwu": ["shizheng", "zhujian"],
+    "huanwei": ["chengguan", "shizheng"],
+    "chengguan": ["huanwei", "zhujian"],
+    "jiaojing": ["jiaotong", "chengguan"],
+    "minzheng": ["weijian", "jiaoyu"],
+    "jiaoyu": ["jiaojing", "weijian"],
+    "weijian": ["minzheng", "jiaoyu"],
+}
+
 # §4 defaults, one row per priority: (resolution seconds, basis).
 POLICY_DEFAULTS = {
     Priority.URGENT: (DAY, Basis.CALENDAR),
@@ -1232,6 +1247,19 @@ class Sim:
             p.flags.add("extend")
         for p in take(max(1, round(0.02 * h)), lambda p: p.route == "dept"):
             p.flags.add("return")
+        # §3.1: an upheld return (驳回), lead and assisting departments, a hand-down, visits
+        for p in take(max(1, round(0.01 * h)), lambda p: p.route == "dept"):
+            p.flags.add("uphold")
+        for mode, share in (("assist_post", 0.03), ("assist_waive", 0.01), ("assist_uphold", 0.01)):
+            for p in take(max(1, round(share * h)), lambda p: p.route == "dept"):
+                p.flags.add(mode)
+        for p in take(max(1, round(0.01 * h)), lambda p: p.route == "dept"):
+            p.flags.add("hand_down")
+        for p in take(
+            max(1, round(0.02 * h)),
+            lambda p: p.reporter is None and p.route in ("local", "mid", "dept"),
+        ):
+            p.flags.add("visit")
         for p in plans:
             if p.route == "dept":
                 if rng.random() < 0.05:
@@ -1447,16 +1475,41 @@ class Sim:
         if rng.random() < 0.1:
             self.do(A.do_acknowledge, dispatcher, note=self.note(T.ACK_NOTES["assignment"]))
             self.goto(self.t + self.delay(2 * MINUTE, 20 * MINUTE))
+        if "hand_down" in p.flags:
+            self.hand_down(p, dispatcher)
+            return
         category = None if self.req is None or self.req.category_id else p.cat.code
         dept = self.org.departments[first]
+        helper = None
+        if {"assist_post", "assist_waive", "assist_uphold"} & p.flags:
+            helper = next(d for d in ASSIST_WITH[right] if d not in (first, right))
+        note = self.note(T.DISPATCH_NOTES, dept=dept.name)
+        if helper is not None:
+            helper_name = self.org.departments[helper].name
+            note = self.note(T.ASSIST_DISPATCH_NOTES, lead=dept.name, helper=helper_name)
         self.do(
             A.do_dispatch,
             dispatcher,
             department=first,
+            assisting=[helper] if helper else None,
             category=category,
-            note=self.note(T.DISPATCH_NOTES, dept=dept.name),
+            note=note,
         )
         self.claim(p, first, urgent)
+        if "uphold" in p.flags and "return" not in p.flags:
+            # a wrong return (驳回): the dispatcher sends it back to the same department
+            self.goto(self.working(self.t, rng.uniform(20 * MINUTE, 3 * HOUR), first))
+            self.do(
+                A.do_return, self.officer, reason_code="incomplete", reason=T.UPHOLD_RETURN_REASON
+            )
+            self.goto(self.working(self.t, rng.uniform(10 * MINUTE, HOUR)))
+            self.do(
+                A.do_review_return,
+                dispatcher,
+                decision="uphold",
+                reason=self.note(T.UPHOLD_NOTES, dept=dept.name),
+            )
+            self.claim(p, first, urgent)
         if "return" in p.flags:
             self.goto(self.working(self.t, rng.uniform(20 * MINUTE, 4 * HOUR), first))
             self.do(
@@ -1474,6 +1527,8 @@ class Sim:
                 reason=self.note(T.REDISPATCH_NOTES, dept=self.org.departments[right].name),
             )
             self.claim(p, right, urgent)
+        if helper is not None:
+            self.assist(p, helper, dispatcher)
         officer = self.officer
         assert self.req is not None
         if "hold" in p.flags:
@@ -1513,6 +1568,53 @@ class Sim:
             note=T.resolve_note(rng, p.case, local=False),
             photos=self.photo() if p.cat.on_site else None,
         )
+
+    def assist(self, p: Plan, helper: str, dispatcher: Actor) -> None:
+        """The assisting department's part (协办): posted, waived, or returned, upheld and then
+        posted; the lead resolves after it."""
+        rng = self.rng
+        officer = self.org.officers[helper][0]
+        name = self.org.departments[helper].name
+        if "assist_waive" in p.flags:
+            self.goto(self.working(self.t, rng.uniform(HOUR, 5 * HOUR)))
+            self.do(
+                A.do_waive_part, dispatcher, department=helper, reason=self.note(T.WAIVE_REASONS)
+            )
+            return
+        if "assist_uphold" in p.flags:
+            self.goto(self.working(self.t, rng.uniform(20 * MINUTE, 3 * HOUR), helper))
+            self.do(A.do_return, officer, reason_code="not_ours", reason=T.ASSIST_RETURN_REASON)
+            self.goto(self.working(self.t, rng.uniform(10 * MINUTE, HOUR)))
+            self.do(
+                A.do_review_return,
+                dispatcher,
+                part=helper,
+                decision="uphold",
+                reason=self.note(T.ASSIST_UPHOLD_NOTES, helper=name),
+            )
+        self.goto(
+            self.working(self.t, self.skewed(2 * MINUTE, 28 * MINUTE).total_seconds(), helper)
+        )
+        self.do(A.do_claim, officer, note=self.note(T.CLAIM_NOTES))
+        self.goto(self.working(self.t, rng.uniform(HOUR, 6 * HOUR), helper))
+        self.do(
+            A.do_post_part,
+            officer,
+            note=self.note(T.ASSIST_POST_NOTES),
+            photos=self.photo() if p.cat and p.cat.on_site else None,
+        )
+
+    def hand_down(self, p: Plan, dispatcher: Actor) -> None:
+        """下沉: the dispatcher hands it down to the hall it came from, which fixes it."""
+        self.do(A.do_hand_down, dispatcher, hall=p.hall, reason=self.note(T.HAND_DOWN_REASONS))
+        self.goto(self.awake(self.t + self.delay(MINUTE, 30 * MINUTE)))
+        hall = self.hall()
+        self.do(
+            A.do_acknowledge,
+            self.handler(hall),
+            note=self.note(T.ACK_NOTES.get(str(hall.kind), [""])),
+        )
+        self.local(p)
 
     def claim(self, p: Plan, dept: str, urgent: bool) -> None:
         rng = self.rng
@@ -1555,6 +1657,17 @@ class Sim:
     def rate(self, p: Plan) -> None:
         """The reporter rates (or lets the window run out); sometimes the problem comes back."""
         rng = self.rng
+        if p.reporter is None and "visit" in p.flags and self.req is not None:
+            # 回访: the first hall's liaison asks the resident by phone or in person
+            self.goto(self.awake(self.t + self.delay(HOUR, DAY)))
+            self.do(
+                A.do_visit,
+                self.handler(self.org.halls[self.req.origin_hall_id]),
+                rating=rng.choice(["satisfied", "satisfied", "basically_satisfied"]),
+                channel=rng.choice(["phone", "in_person"]),
+                note=self.note(T.VISIT_NOTES),
+            )
+            return
         if p.reporter is None or p.rating is None:
             return
         wait = self.delay(10 * MINUTE, 2 * DAY)

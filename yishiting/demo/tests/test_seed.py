@@ -120,3 +120,35 @@ def test_demo_command_seeds_without_serving(db: None, settings, capsys) -> None:
     call_command("demo", "--no-serve", "--requests", "30")
     assert "already seeded" in capsys.readouterr().out
     assert Request.objects.count() == 30
+
+
+@pytest.mark.django_db
+def test_the_demo_year_goes_through_every_handling_rule(seeded: dict) -> None:
+    """§3.1 in the demo: returns redispatched and upheld, lead + assisting departments with
+    posted and waived parts and an assisting return upheld, a hand-down, a return visit, redo
+    and appeals — and replay reproduces the parts."""
+    from yishiting.requests.models import Part
+
+    verbs = set(Event.objects.values_list("verb", flat=True))
+    assert {"return", "review_return", "hand_down", "visit", "post_part", "waive_part"} <= verbs
+    decisions = set(
+        Event.objects.filter(verb="review_return").values_list("data__decision", flat=True)
+    )
+    assert decisions == {"redispatch", "uphold"}
+    assert Event.objects.filter(verb="review_return", data__part__isnull=False).exists()
+    statuses = set(Part.objects.values_list("status", flat=True))
+    assert {"posted", "waived"} <= statuses
+    assert (
+        not Part.objects.filter(status__in=("dispatched", "claimed", "returned"))
+        .filter(request__status__in=("resolved", "closed"))
+        .exists()
+    )
+    for req in Request.objects.filter(parts__isnull=False).distinct():
+        rows = list(
+            Event.objects.filter(request=req).order_by("seq").values("verb", "to_status", "data")
+        )
+        stored = [
+            [p.department.code, p.status]
+            for p in Part.objects.filter(request=req).select_related("department").order_by("id")
+        ]
+        assert replay(rows).parts == stored
