@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -47,9 +47,9 @@ from yishiting.core.errors import (
 from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
-from yishiting.requests.models import Attachment, Channel, Event, Request
+from yishiting.requests.models import Attachment, Channel, Event, Part, Request
 from yishiting.requests.queries import get_request, sees_personal_data, visible_requests
-from yishiting.requests.states import State, Verb
+from yishiting.requests.states import PART_CURRENT, State, Verb
 
 
 class TokenAuth(APIKeyHeader):
@@ -249,7 +249,11 @@ def list_requests(request: HttpRequest, filters: Query[RequestFilter]) -> dict[s
             raise InvalidError(f"status: unknown {', '.join(bad)}")
         qs = qs.filter(status__in=wanted)
     if filters.department:
-        qs = qs.filter(department__code=filters.department)
+        # the lead department's requests and those it assists on (主办/协办)
+        assists = Part.objects.filter(
+            department__code=filters.department, status__in=PART_CURRENT
+        ).values("request_id")
+        qs = qs.filter(Q(department__code=filters.department) | Q(pk__in=assists))
     if filters.overdue is not None:
         qs = qs.filter(overdue=filters.overdue)
     since = _aware(filters.since, "since")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import close_old_connections
 from django.utils import timezone
@@ -21,6 +21,7 @@ from yishiting.requests.states import CLOCKS_BY_STATE, OPEN, State
 
 log = logging.getLogger("yishiting.sweep")
 
+TICK = timedelta(microseconds=1)
 # How often an idle sweep looks again: a breach is acted on within about this long.
 POLL_SECONDS = 0.25
 
@@ -50,7 +51,10 @@ def handle(pk: int, now: datetime) -> bool:
     try:
         if "respond_by" in clocks_due and status == State.SUBMITTED:
             # A missed first response escalates on its own (§4).
-            actions.do_escalate(req, actor=None, now=now, handled_through=due_at)
+            # A supervision order due at the same instant stays due: the next turn records
+            # its breach (the monthly notice counts missed supervision orders).
+            through = due_at - TICK if "supervise_by" in clocks_due else due_at
+            actions.do_escalate(req, actor=None, now=now, handled_through=through)
         elif "rate_by" in clocks_due:
             actions.do_close(req, now=now, handled_through=due_at)
         else:

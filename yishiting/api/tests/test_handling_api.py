@@ -405,6 +405,12 @@ def test_closed_loop_with_a_lead_and_an_assisting_department(county: County, as_
     assert {"claim", "return", "post_part"} <= set(seen["allowed_verbs"])
     assert not {"resolve", "hold", "waive_part"} & set(seen["allowed_verbs"])
     assert rid in [r["id"] for r in ok(as_("dept2").get("/requests"))["results"]]
+    for code in ("zhujian", "gongdian"):  # the lead's and the assisting department's work
+        listed = ok(as_("dispatcher1").get("/requests", department=code))["results"]
+        assert rid in [r["id"] for r in listed]
+    assert rid not in [
+        r["id"] for r in ok(as_("dispatcher1").get("/requests", department="nope"))["results"]
+    ]
 
     # 供电 returns within the window; the lead's work goes on, the part waits for review
     v = version(rid)

@@ -523,3 +523,23 @@ def test_a_missed_supervision_order_is_a_breach_of_supervise_by(county: County) 
     event = last(r)
     assert (event.verb, event.data) == ("breach", {"clocks": ["supervise_by"]})
     assert fresh(r).overdue
+
+
+def test_a_supervision_order_due_with_the_first_response_is_still_recorded(
+    county: County,
+) -> None:
+    """The missed first response escalates; the supervision order due at the same instant
+    is a breach of its own (for the monthly notice), not swallowed by the escalation."""
+    r = submitted(county, T0)
+    assert r.respond_by == T0 + 5 * MINUTE
+    # the dispatcher's order falls due at the same instant as the first-response clock
+    r = A.do_supervise(
+        r.pk, actor=county["dispatcher1"], until=T0 + 5 * MINUTE, note="限时响应", now=at(minutes=1)
+    )
+    assert sweep.run_once(now=at(minutes=6)) == 2
+    verbs = [
+        (e.verb, e.data.get("clocks"))
+        for e in Event.objects.filter(request_id=r.pk).order_by("seq")
+    ]
+    assert verbs[-2:] == [("escalate", None), ("breach", ["supervise_by"])]
+    assert sweep.run_once(now=at(minutes=6)) == 0
