@@ -109,7 +109,12 @@ class VerbIn(Schema):
 
     note: str | None = Field(None, max_length=2000)
     reason: str | None = Field(None, max_length=2000)
-    department: str | None = Field(None, max_length=32)
+    department: str | None = Field(
+        None,
+        max_length=32,
+        description="dispatch: the lead department; review_return: where a redispatch sends it; "
+        "waive_part: the assisting department whose part is waived",
+    )
     category: str | None = Field(None, max_length=32)
     until: datetime | None = None
     # Values with a fixed set of choices are checked by the action after the caller's scope
