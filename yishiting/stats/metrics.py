@@ -321,7 +321,9 @@ def metrics(scope: Scope, since: datetime, until: datetime) -> Metrics:
 # --- straight from requests and events (the check and the baseline) ---------------------------
 
 
-def _requests(scope: Scope) -> Any:
+def scope_requests(scope: Scope) -> Any:
+    """The requests a scope covers (by the hall they were raised in, their department, their
+    category), whenever made."""
     from yishiting.requests.models import Request
 
     qs = Request.objects.all()
@@ -339,7 +341,7 @@ def metrics_from_raw(scope: Scope, since: datetime, until: datetime) -> Metrics:
 
     check_period(since, until)
     t = Tally()
-    reqs = _requests(scope)
+    reqs = scope_requests(scope)
     made = reqs.filter(created_at__gte=since, created_at__lt=until)
     accepted = Q(appeal_approved=False) & ~Q(status__in=NOT_ACCEPTED)
     t.counts.update(
