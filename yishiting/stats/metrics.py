@@ -250,8 +250,11 @@ class Metrics:
             "resolution_time": self.times("resolution"),
             "volumes": {
                 "by_hall": t.volumes("h"),
-                "by_township": t.volumes("t") if self.scope.kind in ("department", "category")
-                else t.volumes("h") if self.scope.kind == "county" else {},
+                "by_township": t.volumes("t")
+                if self.scope.kind in ("department", "category")
+                else t.volumes("h")
+                if self.scope.kind == "county"
+                else {},
                 "by_department": t.volumes("d"),
                 "by_category": t.volumes("c"),
                 "by_hour": [int(t.by_hour[h]) for h in range(24)],
@@ -302,7 +305,8 @@ def tally(scope_key: str, first: date, end: date) -> Tally:
 
 
 def _drop_zeros(t: Tally) -> None:
-    for c in (t.counts, t.first_response, t.resolution, t.by_day, t.by_hour, *t.dims.values()):
+    counters: list[Counter[Any]] = [t.counts, t.first_response, t.resolution, t.by_day, t.by_hour]
+    for c in [*counters, *t.dims.values()]:
         for k in [k for k, v in c.items() if not v]:
             del c[k]
     for k in [k for k, c in t.dims.items() if not c]:
@@ -420,10 +424,10 @@ def metrics_from_raw(scope: Scope, since: datetime, until: datetime) -> Metrics:
     if closing_rows:
         ids = {rid for rid, _ in closing_rows}
         timeline: dict[int, list[tuple[int, str]]] = defaultdict(list)
-        for rid, seq, verb, frm, to in (
+        for rid, seq, verb, frm in (
             events.filter(request_id__in=ids)
             .filter(Q(to_status="closed") | Q(verb="reopen", from_status="closed"))
-            .values_list("request_id", "seq", "verb", "from_status", "to_status")
+            .values_list("request_id", "seq", "verb", "from_status")
         ):
             if verb == "reopen" or frm != "closed":
                 timeline[rid].append((seq, verb))

@@ -24,6 +24,10 @@ def _pct(rate: m.Rate) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
 
+def _frac(rate: m.Rate) -> str:
+    return f"{rate.numerator}/{rate.denominator}"
+
+
 def _duration(seconds: int | None) -> str:
     if seconds is None:
         return "—"
@@ -32,6 +36,10 @@ def _duration(seconds: int | None) -> str:
     if seconds < 86400:
         return f"≤{seconds / 3600:.1f} 小时"
     return f"≤{seconds / 86400:.1f} 天"
+
+
+def _times(t: dict[str, int | None]) -> str:
+    return f"中位数 {_duration(t['median_seconds'])}，P90 {_duration(t['p90_seconds'])}"
 
 
 @dataclass
@@ -95,21 +103,20 @@ def build(scope: m.Scope, month: date) -> Report:
         ["受理", str(c["accepted"]), "不含不予受理、合并件与甄别通过件"],
         ["不予受理 / 合并", f"{c['rejected']} / {c['merged']}", ""],
         ["响应率", _pct(mt.response_rate),
-         f"{mt.response_rate.numerator}/{mt.response_rate.denominator} 按时首次响应"],
+         f"{_frac(mt.response_rate)} 按时首次响应"],
         ["按时办结率", _pct(mt.on_time_rate),
-         f"{mt.on_time_rate.numerator}/{mt.on_time_rate.denominator} 次办结按时（含批准延期）"],
+         f"{_frac(mt.on_time_rate)} 次办结按时（含批准延期）"],
         ["解决率", _pct(mt.resolution_rate),
-         f"{mt.resolution_rate.numerator}/{mt.resolution_rate.denominator} 办结且未重开"],
+         f"{_frac(mt.resolution_rate)} 办结且未重开"],
         ["满意率", _pct(sat),
-         f"(满意 {c['satisfied']} + {mt.weight}×基本满意 {c['basically_satisfied']}) / 已评价 {c['rated']}"],
+         f"(满意 {c['satisfied']} + {mt.weight}×基本满意 {c['basically_satisfied']})"
+         f" / 已评价 {c['rated']}"],
         ["未评价", str(c["unrated"]), "评价期满未评价，不计入满意"],
         ["甄别通过", str(c["appeals_approved"]), "不计入满意率与解决率"],
         ["反弹率", _pct(mt.rebound_rate),
-         f"{mt.rebound_rate.numerator}/{mt.rebound_rate.denominator} 关闭后重开"],
-        ["首次响应用时", f"中位数 {_duration(fr['median_seconds'])}，P90 {_duration(fr['p90_seconds'])}",
-         f"{fr['count']} 件"],
-        ["办结用时", f"中位数 {_duration(rs['median_seconds'])}，P90 {_duration(rs['p90_seconds'])}",
-         f"{rs['count']} 件"],
+         f"{_frac(mt.rebound_rate)} 关闭后重开"],
+        ["首次响应用时", _times(fr), f"{fr['count']} 件"],
+        ["办结用时", _times(rs), f"{rs['count']} 件"],
         ["超时次数", str(c["breaches"]), "各类时限超时（含自动上报）"],
         ["督办超期", str(c["supervision_missed"]), "督办时限内未办"],
         ["退单驳回", str(c["returns_upheld"]), "退单经审核驳回"],

@@ -267,9 +267,7 @@ def _event_tuples(request_id: int) -> list[EventTuple]:
     from yishiting.requests.models import Event
 
     return list(
-        Event.objects.filter(request_id=request_id)
-        .order_by("seq")
-        .values_list(*EVENT_FIELDS)  # type: ignore[arg-type]
+        Event.objects.filter(request_id=request_id).order_by("seq").values_list(*EVENT_FIELDS)  # type: ignore[arg-type]
     )
 
 
@@ -318,9 +316,7 @@ def _request_chunks(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
     last = 0
     while True:
         rows = list(
-            Request.objects.filter(pk__gt=last)
-            .order_by("pk")
-            .values_list(*ROW_FIELDS)[:chunk]  # type: ignore[arg-type]
+            Request.objects.filter(pk__gt=last).order_by("pk").values_list(*ROW_FIELDS)[:chunk]  # type: ignore[arg-type]
         )
         if not rows:
             return
@@ -333,9 +329,7 @@ def fine_cells(chunk: int = 5000) -> dict[tuple[Any, ...], Counter[Key]]:
     from yishiting.requests.models import Event
 
     cells: dict[tuple[Any, ...], Counter[Key]] = defaultdict(Counter)
-    wanted = (
-        Q(verb__in=FACT_VERBS) | Q(to_status="closed") | Q(from_status="submitted")
-    )
+    wanted = Q(verb__in=FACT_VERBS) | Q(to_status="closed") | Q(from_status="submitted")
     paths: dict[str, tuple[str, ...]] = {}
     for rows in _request_chunks(chunk):
         first, last = rows[0][0], rows[-1][0]
@@ -377,33 +371,31 @@ def rebuild(chunk: int = 5000) -> int:
         else "strftime('%%Y-%%m-01', start)"
     )
     sums = ", ".join(f"SUM({q(c)})" for c in COUNTERS)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                for model in (Request, Event):
-                    cursor.execute(
-                        f"LOCK TABLE {connection.ops.quote_name(model._meta.db_table)} "
-                        "IN SHARE MODE"
-                    )
-            rows: dict[RowKey, Counter[str]] = defaultdict(Counter)
-            for attribution, counts in fine_cells(chunk).items():
-                expand(attribution, counts, rows, grains=("d",))
-            cursor.execute(f"DELETE FROM {table}")
-            batch: list[tuple[Any, ...]] = []
-            for (scope, grain, start, dim), counts in rows.items():
-                if not any(counts.values()):
-                    continue
-                day = connection.ops.adapt_datefield_value(start)
-                batch.append((scope, grain, day, dim, *(counts.get(c, 0) for c in COUNTERS)))
-                if len(batch) >= 5000:
-                    cursor.executemany(insert, batch)
-                    batch = []
-            cursor.executemany(insert, batch)
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
-                f"SELECT scope, 'm', {month}, dim, {sums} FROM {table} WHERE grain = 'd' "
-                f"GROUP BY scope, {month}, dim",
-                [],  # parameters, even none, make both drivers read %% as %
-            )
-            cursor.execute(f"SELECT COUNT(*) FROM {table}")
-            return int(cursor.fetchone()[0])
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            for model in (Request, Event):
+                cursor.execute(
+                    f"LOCK TABLE {connection.ops.quote_name(model._meta.db_table)} IN SHARE MODE"
+                )
+        rows: dict[RowKey, Counter[str]] = defaultdict(Counter)
+        for attribution, counts in fine_cells(chunk).items():
+            expand(attribution, counts, rows, grains=("d",))
+        cursor.execute(f"DELETE FROM {table}")
+        batch: list[tuple[Any, ...]] = []
+        for (scope, grain, start, dim), values in rows.items():
+            if not any(values.values()):
+                continue
+            day = connection.ops.adapt_datefield_value(start)
+            batch.append((scope, grain, day, dim, *(values.get(c, 0) for c in COUNTERS)))
+            if len(batch) >= 5000:
+                cursor.executemany(insert, batch)
+                batch = []
+        cursor.executemany(insert, batch)
+        cursor.execute(
+            f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
+            f"SELECT scope, 'm', {month}, dim, {sums} FROM {table} WHERE grain = 'd' "
+            f"GROUP BY scope, {month}, dim",
+            [],  # parameters, even none, make both drivers read %% as %
+        )
+        cursor.execute(f"SELECT COUNT(*) FROM {table}")
+        return int(cursor.fetchone()[0])

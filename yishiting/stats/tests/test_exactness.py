@@ -228,8 +228,11 @@ def test_rollups_equal_raw_counts_after_random_histories() -> None:
                     assert fast == slow, (text, first, end)
             # the county's breakdowns are the department and township scopes' own counts
             whole = m.metrics(m.parse_scope("county", walk.c.county), *_whole())
-            for dim, text in (("d:%d" % walk.c.dept.pk, "department:zhujian"),
-                              ("h:130500001", "hall:130500001")):  # fmt: skip
+            pairs = [
+                (f"d:{walk.c.dept.pk}", "department:zhujian"),
+                ("h:130500001", "hall:130500001"),
+            ]
+            for dim, text in pairs:
                 own = m.metrics(m.parse_scope(text, walk.c.county), *_whole()).tally.counts
                 assert whole.tally.dims.get(dim, {}) == own
             kept = rollup_rows()

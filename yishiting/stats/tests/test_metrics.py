@@ -59,7 +59,9 @@ def test_a_month_of_requests(county: County) -> None:
     satisfied = handled(c, T0)
     A.do_rate(satisfied, actor=c["resident1"], rating="satisfied", now=T0 + timedelta(hours=3))
     basic = handled(c, T0 + timedelta(hours=1), "resident2")
-    A.do_rate(basic, actor=c["resident2"], rating="basically_satisfied", now=T0 + timedelta(hours=4))
+    A.do_rate(
+        basic, actor=c["resident2"], rating="basically_satisfied", now=T0 + timedelta(hours=4)
+    )
     # 不满意, the handler appeals, the manager approves: left out of 满意率 and 解决率.
     appealed = handled(c, T0 + timedelta(hours=2))
     at = T0 + timedelta(hours=5)
@@ -72,7 +74,12 @@ def test_a_month_of_requests(county: County) -> None:
     sweep.run_once(T0 + timedelta(hours=6, minutes=6))
     # Rejected, and rated-then-reopened (a rebound).
     rejected = submit(c, at=T0 + timedelta(hours=7))
-    A.do_reject(rejected, actor=c["manager1"], reason="不属于受理范围", now=T0 + timedelta(hours=7, minutes=2))
+    A.do_reject(
+        rejected,
+        actor=c["manager1"],
+        reason="不属于受理范围",
+        now=T0 + timedelta(hours=7, minutes=2),
+    )
     back = handled(c, T0 + timedelta(days=1))
     A.do_rate(back, actor=c["resident1"], rating="satisfied", now=T0 + timedelta(days=1, hours=3))
     A.do_reopen(back, actor=c["resident1"], reason="又坏了", now=T0 + timedelta(days=3))
@@ -114,7 +121,9 @@ def test_late_resolution_and_extension(county: County) -> None:
     A.do_acknowledge(extended, actor=c["liaison1"], now=T0 + timedelta(minutes=1))
     A.do_start(extended, actor=c["liaison1"], now=T0 + timedelta(minutes=2))
     until = T0 + timedelta(days=10)
-    A.do_extend(extended, actor=c["liaison1"], until=until, reason="等配件", now=T0 + timedelta(days=1))
+    A.do_extend(
+        extended, actor=c["liaison1"], until=until, reason="等配件", now=T0 + timedelta(days=1)
+    )
     A.do_approve_extension(extended, actor=c["manager1"], now=T0 + timedelta(days=1, hours=1))
     A.do_resolve(extended, actor=c["liaison1"], note="修好", now=T0 + timedelta(days=6))
     mt = both(c)
@@ -138,7 +147,9 @@ def test_department_and_category_scopes(county: County) -> None:
     assert both(c, "department:gongdian").tally.counts["submitted"] == 1
     assert both(c, "department:zhujian").tally.counts["submitted"] == 0
     # the return moves it out of the department's figures and back to "none yet"
-    A.do_return(r, actor=c["dept2"], reason="非本部门", reason_code="not_ours", now=T0 + timedelta(hours=1))
+    A.do_return(
+        r, actor=c["dept2"], reason="非本部门", reason_code="not_ours", now=T0 + timedelta(hours=1)
+    )
     assert both(c, "department:gongdian").tally.counts["submitted"] == 0
     county_fig = both(c).figures()
     assert county_fig["volumes"]["by_department"] == {"0": 2}

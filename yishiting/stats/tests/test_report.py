@@ -81,7 +81,9 @@ def test_report_command_writes_xlsx_and_pdf(county: County, tmp_path: Path) -> N
     A.do_submit(actor=c["resident1"], hall=c.village, text="路灯不亮", now=OCT)
     sweep.run_once(OCT + timedelta(minutes=6))  # nobody answered: escalated, a missed clock
     out = StringIO()
-    call_command("report", "--month", "2026-10", "--scope", "county", "--out", str(tmp_path), stdout=out)
+    call_command(
+        "report", "--month", "2026-10", "--scope", "county", "--out", str(tmp_path), stdout=out
+    )
     paths = [Path(p) for p in out.getvalue().split()]
     assert {p.suffix for p in paths} == {".xlsx", ".pdf"}
     pdf = next(p for p in paths if p.suffix == ".pdf").read_bytes()
@@ -98,7 +100,9 @@ def test_report_command_writes_xlsx_and_pdf(county: County, tmp_path: Path) -> N
     with pytest.raises(CommandError, match="YYYY-MM"):
         call_command("report", "--month", "October", stdout=StringIO())
     with pytest.raises(CommandError, match="county or township"):
-        call_command("report", "--month", "2026-10", "--scope", "department:zhujian", stdout=StringIO())
+        call_command(
+            "report", "--month", "2026-10", "--scope", "department:zhujian", stdout=StringIO()
+        )
 
 
 def test_stats_rebuild_command(county: County) -> None:
