@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from yishiting.core.errors import InvalidError, NotFoundError
 from yishiting.orgs.models import Category, CountyRules, Department, Hall, HallKind
@@ -273,33 +273,39 @@ def weight_of(county: str) -> Decimal:
 
 def tally(scope_key: str, first: date, end: date) -> Tally:
     """Sum the rollup rows of a scope over the local days [first, end): whole months from the
-    month rows, the days around them from the day rows."""
+    month rows, the days around them from the day rows (summed by the database, per
+    breakdown value), and the daily volumes from the day totals."""
     m0 = first if first.day == 1 else next_month(first)
     m1 = month_of(end)
     if m1 <= m0:
         m0 = m1 = end  # no whole month inside: days only
-    rows = Rollup.objects.filter(scope=scope_key).filter(
-        Q(grain="m", start__gte=m0, start__lt=m1)
-        | Q(grain="d", start__gte=first, start__lt=end, dim="")
-        | Q(grain="d", start__gte=first, start__lt=m0)
-        | Q(grain="d", start__gte=m1, start__lt=end)
-    )
+    mine = Rollup.objects.filter(scope=scope_key)
+    parts = [
+        mine.filter(grain="m", start__gte=m0, start__lt=m1),
+        mine.filter(grain="d", start__gte=first, start__lt=m0),
+        mine.filter(grain="d", start__gte=m1, start__lt=end),
+    ]
+    sums = {f"sum_{c}": Sum(c) for c in COUNTERS}
+    grouped = [p.values("dim").annotate(**sums).values_list("dim", *sums) for p in parts]
     out = Tally()
     hist = {"F": out.first_response, "R": out.resolution}
-    for grain, start, dim, *values in rows.values_list("grain", "start", "dim", *COUNTERS):
-        if grain == "d" and dim == "":
-            out.by_day[start] += values[0]  # submitted
-        if grain == "d" and m0 <= start < m1:
-            continue  # covered by its month row
+    acc: dict[str, list[int]] = {}
+    for dim, *values in grouped[0].union(*grouped[1:], all=True):
+        have = acc.get(dim)
+        acc[dim] = values if have is None else [a + b for a, b in zip(have, values, strict=True)]
+    for dim, values in acc.items():
         kind, _, value = dim.partition(":")
         if dim == "":
             out.counts.update(dict(zip(COUNTERS, values, strict=True)))
         elif kind == "H":
-            out.by_hour[int(value)] += values[0]
+            out.by_hour[int(value)] += values[0]  # submitted
         elif kind in hist:
             hist[kind][int(value)] += values[-1]  # n
         else:
             out.dims[dim].update(dict(zip(COUNTERS, values, strict=True)))
+    days = mine.filter(dim="", grain="d", start__gte=first, start__lt=end)
+    for start, submitted in days.values_list("start", "submitted"):
+        out.by_day[start] += submitted
     _drop_zeros(out)
     return out
 

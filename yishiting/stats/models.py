@@ -79,6 +79,8 @@ class Rollup(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scope", "grain", "start", "dim"], name="rollup_key")
         ]
+        # The daily totals of a scope (its `dim=""` day rows) without reading every breakdown.
+        indexes = [models.Index(fields=["scope", "dim", "grain", "start"], name="rollup_scope_dim")]
 
     def __str__(self) -> str:
         return f"{self.scope} {self.grain}{self.start} {self.dim}"

@@ -42,6 +42,8 @@ WAITS = [
 ]
 PHOTO = png_bytes()
 MINOR = {Verb.COMMENT, Verb.SUPERVISE, Verb.MERGE, Verb.REJECT, Verb.HOLD, Verb.HAND_DOWN}
+# The verbs deep in a request's life weigh most, so walks reach ratings, appeals and reopens.
+DEEP = {Verb.RESOLVE, Verb.RATE, Verb.APPEAL, Verb.REVIEW_RATING, Verb.REOPEN, Verb.VISIT}
 STAFF = ["liaison1", "liaison2", "liaison3", "manager1", "dispatcher1", "dept1", "dept2", "duty1"]
 COUNT = {"accepted": 0, "refused": 0}
 SEEN: set[str] = set()
@@ -145,7 +147,7 @@ class Walk:
             if v not in (Verb.COSIGN, Verb.BREACH, Verb.CLOSE)
         ]
         # Moving verbs weigh more than comments and supervision, so walks get somewhere.
-        verbs = [v for v in verbs for _ in range(1 if v in MINOR else 4)]
+        verbs = [v for v in verbs for _ in range(1 if v in MINOR else 8 if v in DEEP else 3)]
         if not verbs:
             return
         verb = verbs[choice % len(verbs)]
@@ -246,7 +248,7 @@ def test_rollups_equal_raw_counts_after_random_histories() -> None:
     print("accepted", COUNT, sorted(SEEN))
     # the walks went deep enough for the check to mean something
     assert COUNT["accepted"] > 100
-    assert {"acknowledge", "dispatch", "resolve", "rate"} <= SEEN
+    assert {"acknowledge", "dispatch", "resolve", "rate", "reopen"} <= SEEN
 
 
 def _whole() -> tuple[datetime, datetime]:
