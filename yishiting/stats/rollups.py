@@ -213,14 +213,21 @@ def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+# A rollup row's counters, in COUNTERS order.
+Vector = list[int]
+INDEX = {name: i for i, name in enumerate(COUNTERS)}
+SUBMITTED, N = INDEX["submitted"], INDEX["n"]
+
+
 def expand(
     attribution: tuple[tuple[str, ...], int | None, int | None],
     counts: Mapping[Key, int],
-    into: dict[RowKey, Counter[str]],
+    into: dict[RowKey, Vector],
     grains: tuple[str, ...] = ("d", "m"),
 ) -> None:
     """Add a request's contributions (or their difference) to rollup rows."""
     targets = scopes(*attribution)
+    width = len(COUNTERS)
     for (day, kind, name), value in counts.items():
         if not value:
             continue
@@ -228,17 +235,22 @@ def expand(
             start = day if grain == "d" else month_of(day)
             for scope, dims in targets:
                 if kind == "c":
-                    for dim in dims:
-                        into[(scope, grain, start, dim)][name] += value
+                    keys = [(scope, grain, start, dim) for dim in dims]
+                    column = INDEX[name]
                 elif kind == "H":
-                    into[(scope, grain, start, f"H:{name}")]["submitted"] += value
+                    keys, column = [(scope, grain, start, f"H:{name}")], SUBMITTED
                 else:
-                    into[(scope, grain, start, f"{kind}:{name}")]["n"] += value
+                    keys, column = [(scope, grain, start, f"{kind}:{name}")], N
+                for key in keys:
+                    vec = into.get(key)
+                    if vec is None:
+                        vec = into[key] = [0] * width
+                    vec[column] += value
 
 
-def add(rows: Mapping[RowKey, Counter[str]]) -> None:
+def add(rows: Mapping[RowKey, Vector]) -> None:
     """Add the counts to the rollup rows in one statement, creating missing rows."""
-    items = sorted((k, v) for k, v in rows.items() if any(v.values()))
+    items = sorted((k, v) for k, v in rows.items() if any(v))
     if not items:
         return
     table = connection.ops.quote_name(Rollup._meta.db_table)
@@ -252,9 +264,8 @@ def add(rows: Mapping[RowKey, Counter[str]]) -> None:
         for i in range(0, len(items), per):
             chunk = items[i : i + per]
             params: list[Any] = []
-            for (scope, grain, start, dim), counts in chunk:
-                params += [scope, grain, connection.ops.adapt_datefield_value(start), dim]
-                params += [counts.get(c, 0) for c in COUNTERS]
+            for (scope, grain, start, dim), vec in chunk:
+                params += [scope, grain, connection.ops.adapt_datefield_value(start), dim, *vec]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
                 f"VALUES {', '.join([placeholders] * len(chunk))} "
@@ -277,7 +288,7 @@ def on_event(event: Any, before: Any, after: Any) -> None:
     events = _event_tuples(after.pk)
     new_row = Row.of(after)
     new = contributions(new_row, facts(events))
-    rows: dict[RowKey, Counter[str]] = defaultdict(Counter)
+    rows: dict[RowKey, Vector] = {}
     if before is None:
         expand(new_row.attribution, new, rows)
     else:
@@ -377,17 +388,21 @@ def rebuild(chunk: int = 5000) -> int:
                 cursor.execute(
                     f"LOCK TABLE {connection.ops.quote_name(model._meta.db_table)} IN SHARE MODE"
                 )
-        rows: dict[RowKey, Counter[str]] = defaultdict(Counter)
+        rows: dict[RowKey, Vector] = {}
         for attribution, counts in fine_cells(chunk).items():
             expand(attribution, counts, rows, grains=("d",))
         cursor.execute(f"DELETE FROM {table}")
         batch: list[tuple[Any, ...]] = []
+        adapt = connection.ops.adapt_datefield_value
+        days: dict[date, Any] = {}
         # In key order, so that a scope's rows sit together on disk (reads are sequential).
-        for (scope, grain, start, dim), values in sorted(rows.items()):
-            if not any(values.values()):
+        for (scope, grain, start, dim), vec in sorted(rows.items()):
+            if not any(vec):
                 continue
-            day = connection.ops.adapt_datefield_value(start)
-            batch.append((scope, grain, day, dim, *(values.get(c, 0) for c in COUNTERS)))
+            day = days.get(start)
+            if day is None:
+                day = days[start] = adapt(start)
+            batch.append((scope, grain, day, dim, *vec))
             if len(batch) >= 5000:
                 cursor.executemany(insert, batch)
                 batch = []
