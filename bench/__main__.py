@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 
-from bench import routing, sweep
+from bench import routing, stats, sweep
 
 if __name__ == "__main__":
     sweep.main()
+    # Statistics: 10k and 100k requests by default (~5 min); BENCH_STATS_SIZES for more.
+    stats.main()
     # Routing fills a 1M-request database (~8 min): opt in with BENCH_ROUTING=1.
     if os.environ.get("BENCH_ROUTING"):
         routing.main()

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "yishiting.api",
     "yishiting.demo",
     "yishiting.routing",
+    "yishiting.stats",
 ]
 
 MIDDLEWARE = [

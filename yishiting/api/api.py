@@ -485,3 +485,9 @@ def patch_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) -> 
         setattr(policy, name, value)
     policy.save(update_fields=list(changes))
     return _policy_out(policy)
+
+
+# --- statistics (§5) ---------------------------------------------------------------------------
+from yishiting.stats.api import router as stats_router  # noqa: E402
+
+api.add_router("/stats", stats_router)

@@ -675,7 +675,12 @@ def do_submit(
                 verb=Verb.SUBMIT,
                 actor=who.user if who else None,
                 to_status=State.SUBMITTED,
-                data={"hall": hall.code, "channel": req.channel},
+                data={
+                    "hall": hall.code,
+                    "channel": req.channel,
+                    # The first-response deadline, for 响应率 (stats) and replay.
+                    "respond_by": req.respond_by.isoformat() if req.respond_by else None,
+                },
                 created_at=now,
             )
             _attach(req.pk, event, cleaned, now, saved)

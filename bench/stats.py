@@ -1,0 +1,407 @@
+"""Statistics at scale: the dashboard query from the rollups against the naive count from raw
+rows, for histories of growing size.
+
+For each size N a throw-away SQLite database gets a Longyao-sized county (12 townships,
+300 village halls, 12 departments, 15 categories) and N requests spread over one year, each
+with the events of a realistic life (answered in time or escalated on breach, handled in the
+village or dispatched to a department, resolved on time or late, rated, unrated, reopened,
+an appeal approved, a supervision order missed…), inserted in bulk — not through the actions,
+which would take hours — and then the rollups built by the rebuild path (`stats.rollups
+.rebuild`, what `yishiting stats-rebuild` runs). Reported per size, in the same run:
+generation and rebuild time, database size, rollup rows, and for the county and for one
+township over the year (whole months) and over 45 days (day rows): the rollup query
+(`metrics(...).figures()`, median of repeats), the naive `metrics_from_raw`, and the ratio.
+
+Sizes: BENCH_STATS_SIZES (default 10000,100000; e.g. 10000,100000,1000000 — 1M adds about
+half an hour on a loaded two-core machine, so from 1M on the naive count is timed once and
+for the year only; 10M would take hours of generation and rebuild). "scope rows" is every
+rollup row the scope has, of which a query reads the ones in its period.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+YEAR_START = datetime(2025, 1, 1, tzinfo=UTC) - timedelta(hours=8)  # local midnight, +08:00
+TOWNSHIPS = 12
+VILLAGES = 25
+DEPARTMENTS = 12
+CATEGORIES = 15
+
+
+def _setup(path: Path) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _org() -> dict[str, Any]:
+    from yishiting.orgs.models import Category, Department, Hall, HallKind, User
+
+    county = Hall.objects.create(code="130522", name="隆尧县", kind=HallKind.COUNTY)
+    Hall.objects.create(code="130522900", name="交办厅", kind=HallKind.ASSIGNMENT, parent=county)
+    villages: list[tuple[int, int]] = []  # (village id, township id)
+    townships = []
+    for t in range(TOWNSHIPS):
+        town = Hall.objects.create(
+            code=f"130522{t + 1:03d}", name=f"第{t + 1}镇", kind=HallKind.TOWNSHIP, parent=county
+        )
+        townships.append(town)
+        rows = [
+            Hall(
+                code=f"{town.code}{v + 1:03d}",
+                name=f"{town.name}{v + 1}村",
+                kind=HallKind.VILLAGE,
+                parent=town,
+                path=f"{town.path}{town.code}{v + 1:03d}/",
+            )
+            for v in range(VILLAGES)
+        ]
+        for h in Hall.objects.bulk_create(rows):
+            villages.append((h.pk, town.pk))
+    depts = [
+        Department.objects.create(code=f"d{i:02d}", name=f"部门{i}", county=county).pk
+        for i in range(DEPARTMENTS)
+    ]
+    cats = [
+        Category.objects.create(code=f"c{i:02d}", name=f"类别{i}", department_id=depts[i % 12]).pk
+        for i in range(CATEGORIES)
+    ]
+    user = User.objects.create(username="bench")
+    assignment = Hall.objects.get(code="130522900").pk
+    return {
+        "county": county,
+        "township": townships[0],
+        "villages": villages,
+        "assignment": assignment,
+        "depts": depts,
+        "cats": cats,
+        "user": user.pk,
+    }
+
+
+def _ts(t: datetime) -> str:
+    return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _life(rng: random.Random, t0: datetime, org: dict[str, Any], pk: int) -> tuple[dict, list]:
+    """One request's final row fields and its events (verb, actor, from, to, data, at)."""
+    user = org["user"]
+    village, township = org["villages"][rng.randrange(len(org["villages"]))]
+    cat_i = rng.randrange(CATEGORIES)
+    row: dict[str, Any] = {
+        "origin_hall_id": village,
+        "hall_id": village,
+        "category_id": org["cats"][cat_i],
+        "department_id": None,
+        "created_at": t0,
+        "first_responded_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "rating": "",
+        "appeal_approved": False,
+        "reopen_count": 0,
+        "status": "submitted",
+    }
+    respond_by = t0 + timedelta(minutes=5)
+    ev: list[tuple[str, Any, str, str, dict, datetime]] = [
+        ("submit", user, "", "submitted", {"hall": "x", "respond_by": respond_by.isoformat()}, t0)
+    ]
+    t = t0
+    state = "submitted"
+
+    def go(verb: str, actor: Any, to: str, dt: timedelta, data: dict | None = None) -> None:
+        nonlocal t, state
+        t = t + dt
+        ev.append((verb, actor, state, to, data or {}, t))
+        state = to
+
+    roll = rng.random()
+    if roll < 0.1:  # nobody answered in 5 minutes: escalated by the sweep
+        go(
+            "escalate",
+            None,
+            "escalated",
+            timedelta(minutes=5, seconds=rng.randint(0, 30)),
+            {"auto": True},
+        )
+        row["hall_id"] = township
+        go("acknowledge", user, "acknowledged", timedelta(minutes=rng.randint(1, 30)))
+    else:
+        go("acknowledge", user, "acknowledged", timedelta(seconds=rng.randint(20, 280)))
+    row["first_responded_at"] = t
+    if rng.random() < 0.05:
+        go("reject", user, "rejected", timedelta(minutes=rng.randint(5, 60)))
+        row["status"] = "rejected"
+        return row, ev
+    if rng.random() < 0.03:
+        go("merge", user, "merged", timedelta(minutes=rng.randint(5, 60)))
+        row["status"] = "merged"
+        row["merged_into_id"] = max(1, pk - 1)
+        return row, ev
+    dept = rng.random() < 0.35
+    if dept:
+        go("escalate", user, "escalated", timedelta(minutes=rng.randint(5, 120)))
+        go("acknowledge", user, "acknowledged", timedelta(minutes=rng.randint(1, 20)))
+        row["hall_id"] = org["assignment"]
+        dep = org["depts"][cat_i % DEPARTMENTS]
+        go(
+            "dispatch",
+            user,
+            "dispatched",
+            timedelta(minutes=rng.randint(5, 120)),
+            {"department": "x"},
+        )
+        row["department_id"] = dep
+        go("claim", user, "claimed", timedelta(minutes=rng.randint(5, 90)))
+    else:
+        go("start", user, "in_progress", timedelta(minutes=rng.randint(1, 30)))
+    if rng.random() < 0.02:
+        go("supervise", user, state, timedelta(hours=2), {"until": "x"})
+        go("breach", None, state, timedelta(hours=4), {"clocks": ["supervise_by"]})
+    late = rng.random() < 0.15
+    if late:
+        go("breach", None, state, timedelta(days=3), {"clocks": ["resolve_by"]})
+    go("resolve", user, "resolved", timedelta(hours=rng.randint(1, 60)), {"late": late})
+    row["resolved_at"] = t
+    handler = "claimed" if dept else "in_progress"
+    roll = rng.random()
+    if roll < 0.6:
+        rating = "satisfied" if rng.random() < 0.9 else "basically_satisfied"
+        go("rate", user, "closed", timedelta(hours=rng.randint(1, 48)), {"rating": rating})
+        row.update(rating=rating, closed_at=t)
+        if rng.random() < 0.05:  # it came back
+            go("reopen", user, handler, timedelta(days=rng.randint(1, 20)), {"rebound": True})
+            row.update(rating="", closed_at=None, reopen_count=1)
+            go("resolve", user, "resolved", timedelta(hours=rng.randint(1, 30)), {"late": False})
+            row["resolved_at"] = t
+            go("close", None, "closed", timedelta(days=7), {"unrated": True})
+            row["closed_at"] = t
+    elif roll < 0.63:  # 不满意, appealed, approved
+        go("rate", user, "resolved", timedelta(hours=5), {"rating": "dissatisfied"})
+        go("appeal", user, "resolved", timedelta(hours=5))
+        go("review_rating", user, "closed", timedelta(hours=5), {"decision": "approve_appeal"})
+        row.update(rating="dissatisfied", appeal_approved=True, closed_at=t)
+    else:
+        go("close", None, "closed", timedelta(days=7), {"unrated": True})
+        row["closed_at"] = t
+    row["status"] = state
+    return row, ev
+
+
+def _fill(n: int, org: dict[str, Any]) -> None:
+    from django.db import connection, transaction
+
+    from yishiting.requests.models import Event, Request
+
+    rng = random.Random(7)
+    req_cols = [f.column for f in Request._meta.concrete_fields if f.column != "id"]
+    ev_cols = [
+        "request_id",
+        "seq",
+        "verb",
+        "actor_id",
+        "from_status",
+        "to_status",
+        "note",
+        "public",
+        "data",
+        "created_at",
+    ]
+    q = connection.ops.quote_name
+    req_sql = (
+        f"INSERT INTO {q(Request._meta.db_table)} (id, {', '.join(q(c) for c in req_cols)}) "
+        f"VALUES ({', '.join(['%s'] * (len(req_cols) + 1))})"
+    )
+    ev_sql = (
+        f"INSERT INTO {q(Event._meta.db_table)} ({', '.join(q(c) for c in ev_cols)}) "
+        f"VALUES ({', '.join(['%s'] * len(ev_cols))})"
+    )
+    span = 365 * 86400
+    defaults: dict[str, Any] = {
+        "priority": "normal",
+        "title": "路灯不亮",
+        "text": "村口路灯不亮",
+        "version": 1,
+        "channel": "web",
+        "reporter_id": None,
+        "reporter_name": "",
+        "reporter_phone": "",
+        "anonymous": False,
+        "address": "",
+        "lat": None,
+        "lng": None,
+        "respond_by": None,
+        "claim_by": None,
+        "resolve_by": None,
+        "rate_by": None,
+        "reopen_until": None,
+        "supervise_by": None,
+        "resolve_remaining": None,
+        "extension_until": None,
+        "next_due_at": None,
+        "overdue": False,
+        "pending_review": "",
+        "dispatched_at": None,
+        "return_count": 0,
+        "rating_channel": "",
+        "rating_comment": "",
+        "merged_into_id": None,
+    }
+    times = sorted(rng.random() * span for _ in range(n))
+    batch_r: list[tuple[Any, ...]] = []
+    batch_e: list[tuple[Any, ...]] = []
+    with transaction.atomic(), connection.cursor() as cursor:
+        for i, offset in enumerate(times, start=1):
+            t0 = YEAR_START + timedelta(seconds=offset)
+            row, events = _life(rng, t0, org, i)
+            values = {**defaults, **row, "follow_code": f"B{i:011d}", "updated_at": events[-1][5]}
+            values["version"] = len(events)
+            out = []
+            for c in req_cols:
+                v = values[c]
+                out.append(_ts(v) if isinstance(v, datetime) else v)
+            batch_r.append((i, *out))
+            for seq, (verb, actor, frm, to, data, at) in enumerate(events, start=1):
+                batch_e.append((i, seq, verb, actor, frm, to, "", True, json.dumps(data), _ts(at)))
+            if len(batch_r) >= 5000:
+                cursor.executemany(req_sql, batch_r)
+                cursor.executemany(ev_sql, batch_e)
+                batch_r, batch_e = [], []
+        cursor.executemany(req_sql, batch_r)
+        cursor.executemany(ev_sql, batch_e)
+
+
+def _time(fn: Any, repeat: int) -> float:
+    """Median wall time in ms."""
+    out = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - start) * 1000)
+    return statistics.median(out)
+
+
+def measure(n: int, path: Path) -> dict[str, Any]:
+    """Generate, rebuild and time one size."""
+    from django.db import connection
+
+    from yishiting.stats import metrics as m
+    from yishiting.stats.models import Rollup
+    from yishiting.stats.rollups import rebuild
+
+    org = _org()
+    start = time.perf_counter()
+    _fill(n, org)
+    gen_s = time.perf_counter() - start
+    print(f"{n}: generated in {gen_s:.0f} s", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    rows = rebuild()
+    rebuild_s = time.perf_counter() - start
+    print(f"{n}: rebuilt in {rebuild_s:.0f} s", file=sys.stderr, flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    size_mb = sum(p.stat().st_size for p in path.parent.glob(path.name + "*")) / 2**20
+    year = (m.midnight(date(2025, 1, 1)), m.midnight(date(2026, 1, 1)))
+    days = (m.midnight(date(2025, 3, 10)), m.midnight(date(2025, 4, 24)))
+    result: dict[str, Any] = {
+        "n": n,
+        "gen_s": gen_s,
+        "rebuild_s": rebuild_s,
+        "db_mb": size_mb,
+        "rollup_rows": rows,
+        "queries": [],
+    }
+    naive_repeat = 3 if n <= 10_000 else 1
+    for label, scope in (
+        ("county", m.county_scope(org["county"])),
+        ("township", m.hall_scope(org["township"])),
+    ):
+        for pname, period in (("year", year), ("45 days", days)):
+            fast = m.metrics(scope, *period)
+            if n >= 1_000_000 and pname != "year":
+                naive_ms = None  # each naive count takes minutes at this size: the year only
+            else:
+                start = time.perf_counter()
+                slow = m.metrics_from_raw(scope, *period)
+                naive_ms = (time.perf_counter() - start) * 1000
+                assert fast.figures() == slow.figures(), (label, pname)
+            read = Rollup.objects.filter(scope=scope.key).count()
+            rollup_ms = _time(lambda s=scope, p=period: m.metrics(s, *p).figures(), 7)
+            if naive_ms is not None and naive_repeat > 1:
+                naive_ms = _time(
+                    lambda s=scope, p=period: m.metrics_from_raw(s, *p).figures(), naive_repeat
+                )
+            result["queries"].append(
+                {
+                    "scope": label,
+                    "period": pname,
+                    "rollup_ms": rollup_ms,
+                    "naive_ms": naive_ms,
+                    "scope_rows": read,
+                    "submitted": fast.tally.counts["submitted"],
+                }
+            )
+    return result
+
+
+def child(n: int, tmp: str) -> None:
+    """Measure one size in this process and print its row as JSON."""
+    path = Path(tmp) / "bench.sqlite3"
+    _setup(path)
+    print(json.dumps(measure(n, path)))
+
+
+def main() -> None:
+    sizes = [int(s) for s in os.environ.get("BENCH_STATS_SIZES", "10000,100000").split(",")]
+    results = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            env = dict(os.environ, YISHITING_DATA_DIR=tmp)
+            out = subprocess.run(
+                [sys.executable, "-c", f"import bench.stats as b; b.child({n}, {tmp!r})"],
+                env=env,
+                check=True,
+                stdout=subprocess.PIPE,
+                text=True,
+            ).stdout
+            results.append(json.loads(out.strip().splitlines()[-1]))
+    print("\nStatistics (SQLite): rollups vs naive count from raw rows (ms, median)")
+    print(f"{'requests':>10} {'gen s':>7} {'rebuild s':>9} {'DB MB':>7} {'rollup rows':>11}")
+    for r in results:
+        print(
+            f"{r['n']:>10,} {r['gen_s']:>7.1f} {r['rebuild_s']:>9.1f} {r['db_mb']:>7.0f} "
+            f"{r['rollup_rows']:>11,}"
+        )
+    print(
+        f"\n{'requests':>10} {'scope':>9} {'period':>8} {'rollups':>9} {'naive':>10} "
+        f"{'ratio':>7} {'scope rows':>10}"
+    )
+    for r in results:
+        for q in r["queries"]:
+            naive = q["naive_ms"]
+            ratio = f"{naive / q['rollup_ms']:>6.0f}x" if naive else f"{'—':>7}"
+            print(
+                f"{r['n']:>10,} {q['scope']:>9} {q['period']:>8} {q['rollup_ms']:>9.1f} "
+                f"{naive or float('nan'):>10.1f} {ratio} {q['scope_rows']:>10,}"
+            )
+
+
+if __name__ == "__main__":
+    main()
