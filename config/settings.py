@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "yishiting.api",
     "yishiting.demo",
     "yishiting.routing",
+    "yishiting.open311",
 ]
 
 MIDDLEWARE = [
@@ -154,3 +155,6 @@ LOGGING = {
     "loggers": {"yishiting": {"handlers": ["console"], "level": "INFO"}},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Open311 discovery's `contact` (docs/open311.md).
+OPEN311_CONTACT = os.environ.get("YISHITING_OPEN311_CONTACT", "")

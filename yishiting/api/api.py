@@ -60,14 +60,9 @@ class TokenAuth(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         if not key or not key.startswith("Token "):
             return None
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=hash_key(key[6:].strip()), revoked_at__isnull=True)
-            .first()
-        )
-        if token is None or not token.user.is_active:
+        token = ApiToken.authenticate(key[6:])
+        if token is None:
             return None
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         request.user = token.user
         return token.user
 

@@ -460,8 +460,10 @@ def do_submit(
     channel: str = Channel.WEB,
     photos: Sequence[Upload] | None = None,
     now: datetime | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Request:
-    """A resident raises a problem in a hall, or a liaison captures one on their behalf."""
+    """A resident raises a problem in a hall, or a liaison captures one on their behalf.
+    `data` adds public facts to the submit event (e.g. Open311's `media_url`)."""
     now = now or timezone.now()
     who = _actor(actor)
     hall = _hall(hall)
@@ -534,7 +536,7 @@ def do_submit(
                 verb=Verb.SUBMIT,
                 actor=who.user if who else None,
                 to_status=State.SUBMITTED,
-                data={"hall": hall.code, "channel": req.channel},
+                data={**(data or {}), "hall": hall.code, "channel": req.channel},
                 created_at=now,
             )
             _attach(req.pk, event, cleaned, now, saved)
