@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "yishiting.demo",
     "yishiting.routing",
     "yishiting.open311",
+    "yishiting.ledger",
 ]
 
 MIDDLEWARE = [

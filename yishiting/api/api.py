@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import tempfile
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from ninja import NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader, django_auth
+from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
 from yishiting.api.models import ApiToken, hash_key
@@ -48,6 +48,8 @@ from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
 from yishiting.requests.models import Attachment, Channel, Event, Request
+from yishiting.ledger.xlsx import XLSX, write_ledger
+from yishiting.requests.filters import RequestFilters
 from yishiting.requests.queries import get_request, sees_personal_data, visible_requests
 from yishiting.requests.states import State, Verb
 
@@ -206,58 +208,39 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Status:
 
 
 class RequestFilter(Schema):
-    hall: str | None = None
-    status: str | None = None
-    department: str | None = None
+    hall: str | None = Field(None, description="a hall code: requests raised in or now in its subtree")
+    status: str | None = Field(None, description="state codes, comma-separated")
+    department: str | None = Field(None, description="a department code")
     overdue: bool | None = None
-    since: str | None = None
-    until: str | None = None
-    page: int = 1
-    page_size: int = 20
+    since: str | None = Field(
+        None, description="submitted at or after; ISO 8601 with a time zone (else 422)"
+    )
+    until: str | None = Field(
+        None, description="submitted before; ISO 8601 with a time zone (else 422)"
+    )
 
-
-def _aware(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    parsed = parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
-        raise InvalidError(
-            f"{name}: an ISO 8601 time with a time zone, e.g. 2026-10-01T00:00+08:00"
+    def narrow(self, who: Actor) -> QuerySet[Request]:
+        """The caller's requests under these filters, newest first (id breaking ties)."""
+        return RequestFilters(**self.model_dump(exclude={"page", "page_size"})).apply(
+            visible_requests(who)
         )
-    return parsed
+
+
+class PageFilter(RequestFilter):
+    page: int = Field(1, description="from 1")
+    page_size: int = Field(20, description="1 to 100")
 
 
 @api.get("/requests", response={200: RequestPage, **ERRORS}, tags=["requests"])
-def list_requests(request: HttpRequest, filters: Query[RequestFilter]) -> dict[str, Any]:
-    """Requests in the caller's scope, newest first, paginated."""
+def list_requests(request: HttpRequest, filters: Query[PageFilter]) -> dict[str, Any]:
+    """Requests in the caller's scope, newest first (`created_at` descending, then `id`
+    descending), paginated; `count` is the total over all pages."""
     who = _who(request)
-    qs = visible_requests(who)
-    if filters.hall:
-        h = Hall.objects.filter(code=filters.hall).first()
-        if h is None:
-            raise InvalidError(f"hall: no hall with code {filters.hall!r}")
-        qs = qs.filter(hall__path__startswith=h.path)
-    if filters.status:
-        wanted = filters.status.split(",")
-        bad = [s for s in wanted if s not in State.__members__.values()]
-        if bad:
-            raise InvalidError(f"status: unknown {', '.join(bad)}")
-        qs = qs.filter(status__in=wanted)
-    if filters.department:
-        qs = qs.filter(department__code=filters.department)
-    if filters.overdue is not None:
-        qs = qs.filter(overdue=filters.overdue)
-    since = _aware(filters.since, "since")
-    until = _aware(filters.until, "until")
-    if since:
-        qs = qs.filter(created_at__gte=since)
-    if until:
-        qs = qs.filter(created_at__lt=until)
+    qs = filters.narrow(who)
     if not 1 <= filters.page_size <= 100:
         raise InvalidError("page_size: between 1 and 100")
     if filters.page < 1:
         raise InvalidError("page: from 1")
-    qs = qs.order_by("-created_at", "-id")
     total = qs.count()
     start = (filters.page - 1) * filters.page_size
     now = timezone.now()
@@ -266,8 +249,34 @@ def list_requests(request: HttpRequest, filters: Query[RequestFilter]) -> dict[s
         "count": total,
         "page": filters.page,
         "page_size": filters.page_size,
+        "pages": max(1, -(-total // filters.page_size)),
         "results": rows,
     }
+
+
+@api.get(
+    "/requests.xlsx",
+    response={200: None, **ERRORS},
+    tags=["requests"],
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "the ledger (台账), one row per request (docs/ledger.md)",
+                "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def requests_ledger(request: HttpRequest, filters: Query[RequestFilter]) -> FileResponse:
+    """The ledger (台账) of the same requests as GET /requests with the same filters, as one
+    .xlsx; names and phones only where the caller handles the request."""
+    who = _who(request)
+    qs = filters.narrow(who)
+    out = tempfile.TemporaryFile()
+    write_ledger(qs, who, out)
+    out.seek(0)
+    name = f"台账-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
+    return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)
 
 
 @api.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, tags=["requests"])

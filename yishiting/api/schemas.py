@@ -166,9 +166,12 @@ class RequestOut(Schema):
 
 
 class RequestPage(Schema):
+    """A page of requests; `count` is the total over all pages."""
+
     count: int
     page: int
     page_size: int
+    pages: int
     results: list[RequestOut]
 
 
