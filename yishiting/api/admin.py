@@ -18,7 +18,15 @@ from yishiting.api.models import ApiToken, hash_key
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ("prefix_display", "name", "user", "active", "created_at", "last_used_at", "use_count")
+    list_display = (
+        "prefix_display",
+        "name",
+        "user",
+        "active",
+        "created_at",
+        "last_used_at",
+        "use_count",
+    )
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("prefix", "name", "user__username", "user__display_name")
     autocomplete_fields = ("user",)

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Query, Schema, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader, django_auth
 from pydantic import Field
@@ -24,11 +24,14 @@ from yishiting.api.schemas import (
     EventOut,
     HallOut,
     MeOut,
+    NewTokenOut,
     PolicyOut,
     PolicyPatch,
     RequestIn,
     RequestOut,
     RequestPage,
+    TokenIn,
+    TokenOut,
     VerbIn,
     category_out,
     department_out,
@@ -36,6 +39,7 @@ from yishiting.api.schemas import (
     hall_out,
     hall_ref,
     request_out,
+    token_out,
 )
 from yishiting.core.errors import (
     ActionError,
@@ -75,6 +79,9 @@ api = NinjaAPI(
     description="百姓议事厅 API v1 (PRODUCT.md §7)",
     auth=[TokenAuth(), django_auth],
     urls_namespace="api-v1",
+    # Served from our own static files; no validator badge (it would be fetched from the
+    # internet, which a county intranet does not reach).
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 ERRORS: dict[int, Any] = {c: ErrorOut for c in (400, 401, 403, 404, 409, 413, 422)}
 
@@ -183,10 +190,87 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
 # --- requests -------------------------------------------------------------------------------
 
 
-@api.post("/requests", response={201: RequestOut, **ERRORS}, tags=["requests"])
-def create_request(request: HttpRequest, payload: RequestIn) -> Status:
-    """Raise a problem in a hall (or capture one on a resident's behalf)."""
+def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any]]:
+    """POST /requests from JSON, or from a multipart form (`reporter.name`, `location.lat`,
+    … as dotted field names) with `photos` files."""
+    content_type = request.content_type or ""
+    photos: list[Any] = []
+    if content_type.startswith("multipart/form-data"):
+        raw: dict[str, Any] = {}
+        for name, value in request.POST.items():
+            if value == "":
+                continue
+            head, _, tail = name.partition(".")
+            if tail and head in ("reporter", "location"):
+                raw.setdefault(head, {})[tail] = value
+            else:
+                raw[name] = value
+        photos = request.FILES.getlist("photos")
+    else:
+        try:
+            raw = json.loads(request.body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidError("body: not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise InvalidError("body: a JSON object is expected")
+    try:
+        return RequestIn.model_validate(raw), photos
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InvalidError(f"{loc}: {first['msg']}") from None
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """A pydantic JSON schema with its `$defs` references written in place (an inline
+    OpenAPI body cannot point at `#/$defs`)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An inlined JSON schema's objects flattened to dotted form fields, plus `photos`."""
+    props: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        inner = next((r for r in prop.get("anyOf", []) if r.get("type") == "object"), None)
+        if inner:
+            for key, inner_prop in inner["properties"].items():
+                props[f"{name}.{key}"] = inner_prop
+        else:
+            props[name] = prop
+    props["photos"] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    return {"type": "object", "properties": props, "required": schema.get("required", [])}
+
+
+_SUBMIT_SCHEMA = RequestIn.model_json_schema()
+_SUBMIT_SCHEMA = _inline(_SUBMIT_SCHEMA, _SUBMIT_SCHEMA.get("$defs", {}))
+SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _SUBMIT_SCHEMA},
+            "multipart/form-data": {"schema": _form_schema(_SUBMIT_SCHEMA)},
+        },
+    }
+}
+
+
+@api.post(
+    "/requests",
+    response={201: RequestOut, **ERRORS},
+    tags=["requests"],
+    openapi_extra=SUBMIT_BODY,
+)
+def create_request(request: HttpRequest) -> Status:
+    """Raise a problem in a hall (or capture one on a resident's behalf); JSON, or multipart
+    with `photos`."""
     who = _who(request)
+    payload, photos = _submit_payload(request)
     reporter = payload.reporter
     location = payload.location
     req = actions.do_submit(
@@ -203,12 +287,15 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Status:
         lat=location.lat if location else None,
         lng=location.lng if location else None,
         channel=Channel.API,
+        photos=photos,
     )
     return Status(201, request_out(req, who, now=timezone.now()))
 
 
 class RequestFilter(Schema):
-    hall: str | None = Field(None, description="a hall code: requests raised in or now in its subtree")
+    hall: str | None = Field(
+        None, description="a hall code: requests raised in or now in its subtree"
+    )
     status: str | None = Field(None, description="state codes, comma-separated")
     department: str | None = Field(None, description="a department code")
     overdue: bool | None = None
@@ -475,3 +562,51 @@ def patch_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) -> 
         setattr(policy, name, value)
     policy.save(update_fields=list(changes))
     return _policy_out(policy)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def _admin(request: HttpRequest) -> None:
+    if not request.user.is_superuser:
+        raise ForbiddenError("only an administrator may manage API tokens")
+
+
+@api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])
+def tokens(
+    request: HttpRequest, user: str | None = None, active: bool | None = None
+) -> list[dict[str, Any]]:
+    """Every API token (admins only), newest first; optionally one user's, or only live ones."""
+    _admin(request)
+    qs = ApiToken.objects.select_related("user").order_by("-created_at", "-id")
+    if user:
+        qs = qs.filter(user__username=user)
+    if active is not None:
+        qs = qs.filter(revoked_at__isnull=active)
+    return [token_out(t) for t in qs]
+
+
+@api.post("/tokens", response={201: NewTokenOut, **ERRORS}, tags=["tokens"])
+def create_token(request: HttpRequest, payload: TokenIn) -> Status:
+    """Issue a token for a user (admins only); its key is in this answer and nowhere else."""
+    _admin(request)
+    user = User.objects.filter(username=payload.user).first()
+    if user is None:
+        raise InvalidError(f"user: no user {payload.user!r}")
+    if not user.is_active:
+        raise InvalidError(f"user: {payload.user!r} is deactivated")
+    token, key = ApiToken.issue(user, payload.name.strip())
+    return Status(201, {**token_out(token), "key": key})
+
+
+@api.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
+def revoke_token(request: HttpRequest, token_id: int) -> dict[str, Any]:
+    """Revoke a token (admins only): it stops working at once and is kept, with its use
+    history. Revoking a revoked token changes nothing."""
+    _admin(request)
+    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+    if token is None:
+        raise NotFoundError(f"token {token_id} not found")
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db()
+    return token_out(token)

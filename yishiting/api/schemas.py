@@ -334,3 +334,44 @@ def event_out(event: Event, full: bool) -> dict[str, Any]:
         "created_at": event.created_at,
         "photos": [photo_out(a) for a in event.attachments.all()],
     }
+
+
+class TokenIn(Schema):
+    """POST /tokens: a token for a user (admins only)."""
+
+    user: str = Field(..., max_length=150, description="the username the token acts as")
+    name: str = Field("", max_length=100, description="what the token is for, e.g. 12345 平台")
+
+
+class TokenOut(Schema):
+    """A token as admins see it: never its key (only its first 8 characters)."""
+
+    id: int
+    name: str
+    prefix: str
+    user: str
+    created_at: datetime
+    last_used_at: datetime | None
+    use_count: int
+    revoked_at: datetime | None
+    active: bool
+
+
+class NewTokenOut(TokenOut):
+    key: str = Field(
+        ..., description="the key, shown this once: send it as Authorization: Token <key>"
+    )
+
+
+def token_out(token: Any) -> dict[str, Any]:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "user": token.user.username,
+        "created_at": token.created_at,
+        "last_used_at": token.last_used_at,
+        "use_count": token.use_count,
+        "revoked_at": token.revoked_at,
+        "active": token.revoked_at is None,
+    }

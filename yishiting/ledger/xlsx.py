@@ -121,7 +121,8 @@ class _Townships:
 
     def __init__(self) -> None:
         self.by_code = {
-            code: (name, kind) for code, name, kind in Hall.objects.values_list("code", "name", "kind")
+            code: (name, kind)
+            for code, name, kind in Hall.objects.values_list("code", "name", "kind")
         }
 
     def of(self, hall: Hall) -> str:

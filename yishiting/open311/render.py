@@ -101,7 +101,11 @@ def to_xml(root: str, item: str | None, data: Any) -> bytes:
 
 
 def respond(
-    fmt: str, root: str, item: str | None, data: Sequence[Any] | Mapping[str, Any], status: int = 200
+    fmt: str,
+    root: str,
+    item: str | None,
+    data: Sequence[Any] | Mapping[str, Any],
+    status: int = 200,
 ) -> HttpResponse:
     """An answer in the format the path asked for."""
     data = _plain(data)

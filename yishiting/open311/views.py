@@ -348,7 +348,9 @@ def _submit(request: HttpRequest) -> tuple[int, list[dict[str, Any]]]:
     if bool(lat_text) != bool(long_text):
         raise Open311Error(400, "give both lat and long")
     if not (lat_text or address or address_id):
-        raise Open311Error(400, "a location is required: lat and long, address_string or address_id")
+        raise Open311Error(
+            400, "a location is required: lat and long, address_string or address_id"
+        )
     lat = _float(lat_text, "lat") if lat_text else None
     lng = _float(long_text, "long") if long_text else None
     if lat is not None and lng is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180):

@@ -383,7 +383,9 @@ def test_date_range(county: County, key: str) -> None:
     assert "at most 90 days apart" in json_error(
         get("requests.json", start_date="2026-01-01T00:00Z", end_date="2026-06-01T00:00Z"), 400
     )
-    assert "needs a time zone" in json_error(get("requests.json", start_date="2026-06-01T00:00"), 400)
+    assert "needs a time zone" in json_error(
+        get("requests.json", start_date="2026-06-01T00:00"), 400
+    )
     assert "not a W3C date-time" in xml_error(get("requests.xml", end_date="yesterday"), 400)
     assert "before start_date" in json_error(
         get("requests.json", start_date="2026-06-02T00:00Z", end_date="2026-06-01T00:00Z"), 400
