@@ -16,7 +16,7 @@ from ninja.security import APIKeyHeader, django_auth
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
-from yishiting.api.models import ApiToken, hash_key
+from yishiting.api.models import ApiToken
 from yishiting.api.schemas import (
     CategoryOut,
     DepartmentOut,
@@ -48,14 +48,14 @@ from yishiting.core.errors import (
     InvalidError,
     NotFoundError,
 )
+from yishiting.ledger.xlsx import XLSX, write_ledger
 from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
-from yishiting.requests.models import Attachment, Channel, Event, Request
-from yishiting.ledger.xlsx import XLSX, write_ledger
 from yishiting.requests.filters import RequestFilters
+from yishiting.requests.models import Attachment, Channel, Event, Request
 from yishiting.requests.queries import get_request, sees_personal_data, visible_requests
-from yishiting.requests.states import State, Verb
+from yishiting.requests.states import Verb
 
 
 class TokenAuth(APIKeyHeader):
@@ -359,7 +359,8 @@ def requests_ledger(request: HttpRequest, filters: Query[RequestFilter]) -> File
     .xlsx; names and phones only where the caller handles the request."""
     who = _who(request)
     qs = filters.narrow(who)
-    out = tempfile.TemporaryFile()
+    # Handed to FileResponse, which closes it (and so removes it) when the answer is sent.
+    out = tempfile.TemporaryFile()  # noqa: SIM115
     write_ledger(qs, who, out)
     out.seek(0)
     name = f"台账-{timezone.localtime():%Y%m%d-%H%M}.xlsx"

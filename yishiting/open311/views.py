@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator, validate_email
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
@@ -50,6 +51,7 @@ _ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
 _OFFSET_SPACE = re.compile(r" (\d{2}:?\d{2})$")
 
 View = Callable[..., HttpResponse]
+Handler = Callable[..., Any]  # returns the answer's data, or (status, data)
 
 
 def _source(text: Any) -> str:
@@ -63,12 +65,12 @@ def open311_status(state: str) -> str:
     return "closed" if state in CLOSED_STATES else "open"
 
 
-def endpoint(methods: Iterable[str], root: str, item: str | None) -> Callable[[View], View]:
+def endpoint(methods: Iterable[str], root: str, item: str | None) -> Callable[[Handler], View]:
     """A GeoReport view: allowed methods, the answer in the path's format, errors as the
     spec writes them (and refusals of the actions mapped onto 400/403/404)."""
     allowed = tuple(methods)
 
-    def decorate(view: View) -> View:
+    def decorate(view: Handler) -> View:
         @wraps(view)
         def run(request: HttpRequest, fmt: str | None = None, **kwargs: Any) -> HttpResponse:
             fmt = fmt or XML  # XML is the spec's required format and its default
@@ -249,6 +251,7 @@ def service_definition(request: HttpRequest, code: str) -> dict[str, Any]:
     county = _jurisdiction(request)
     category = _category(code)
     halls = [_choice(h.code, h.name) for h in _halls(county)]
+    default_priority = _source(Priority(category.default_priority).label)
     return {
         "service_code": category.code,
         "attributes": [
@@ -280,7 +283,7 @@ def service_definition(request: HttpRequest, code: str) -> dict[str, Any]:
                 "required": False,
                 "datatype_description": "紧急程度",
                 "order": 3,
-                "description": f"不填按类别默认（{_source(Priority(category.default_priority).label)}）",
+                "description": f"不填按类别默认（{default_priority}）",
                 "values": [_choice(v, label) for v, label in Priority.choices],
             },
             {
@@ -394,7 +397,9 @@ def _submit(request: HttpRequest) -> tuple[int, list[dict[str, Any]]]:
                 raise ValidationError("too long")
             URLValidator(schemes=["http", "https"])(media_url)
         except ValidationError:
-            raise Open311Error(400, "media_url is not an http(s) URL of at most 500 characters")
+            raise Open311Error(
+                400, "media_url is not an http(s) URL of at most 500 characters"
+            ) from None
     name = _name(params.get("first_name", "").strip(), params.get("last_name", "").strip())
     phone = params.get("phone", "").strip()
     if len(name) > 50 or len(phone) > 20:
@@ -600,7 +605,7 @@ def updates(request: HttpRequest) -> list[dict[str, Any]]:
     return out
 
 
-def media(request: HttpRequest, attachment_id: int) -> HttpResponse:
+def media(request: HttpRequest, attachment_id: int) -> HttpResponseBase:
     """A photo of a public event (stored without EXIF), for `media_url`."""
     attachment = Attachment.objects.filter(pk=attachment_id, event__public=True).first()
     if attachment is None:

@@ -40,8 +40,8 @@ def aware(value: str | None, name: str) -> datetime | None:
 
 @dataclass
 class RequestFilters:
-    """`hall` (raised in or now in its subtree), `status` (comma list), `department`, `overdue`, `since`/`until`
-    (submission time, since inclusive, until exclusive)."""
+    """`hall` (raised in or now in its subtree), `status` (comma list), `department`,
+    `overdue`, `since`/`until` (submission time, since inclusive, until exclusive)."""
 
     hall: str | None = None
     status: str | None = None

@@ -22,6 +22,11 @@ from yishiting.testing import County
 pytestmark = pytest.mark.django_db
 
 
+def wall(hour: int, minute: int) -> datetime:
+    """A county wall time as the ledger writes it (Excel has no time zones)."""
+    return datetime.fromisoformat(f"2026-06-01T{hour:02d}:{minute:02d}:00")
+
+
 def client_for(county: County, username: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Token {ApiToken.issue(county[username])[1]}"}
 
@@ -85,14 +90,14 @@ def test_the_ledger_has_every_step_and_the_apis_count(county: County, loop: Requ
     assert row["状态"] == "已关闭" and row["评价"] == "满意" and row["是否超时"] == "否"
     times = {k: row[k] for k in HEADERS if k.endswith("时间")}
     assert times == {
-        "提交时间": datetime(2026, 6, 1, 9, 0),
-        "响应时间": datetime(2026, 6, 1, 9, 2),
-        "上报时间": datetime(2026, 6, 1, 9, 5),
-        "派单时间": datetime(2026, 6, 1, 9, 10),
-        "签收时间": datetime(2026, 6, 1, 9, 20),
-        "办结时间": datetime(2026, 6, 1, 15, 0),
-        "评价时间": datetime(2026, 6, 1, 16, 0),
-        "关闭时间": datetime(2026, 6, 1, 16, 0),
+        "提交时间": wall(9, 0),
+        "响应时间": wall(9, 2),
+        "上报时间": wall(9, 5),
+        "派单时间": wall(9, 10),
+        "签收时间": wall(9, 20),
+        "办结时间": wall(15, 0),
+        "评价时间": wall(16, 0),
+        "关闭时间": wall(16, 0),
     }
     assert rows[0]["响应时间"] is None and rows[0]["状态"] == "待响应"
 
