@@ -353,7 +353,8 @@ def _check(data: PolicyData, out: list[Problem]) -> tuple[dict[str, CategoryRow]
         if policy.category and policy.category not in by_code | dict.fromkeys(existing):
             out.append(
                 Problem(
-                    f"类别编码 {policy.category} 不存在（本文件“{CATEGORIES_SHEET}”表和系统中都没有）",
+                    f"类别编码 {policy.category} 不存在"
+                    f"（本文件“{CATEGORIES_SHEET}”表和系统中都没有）",
                     POLICIES_SHEET,
                     policy.row,
                 )
