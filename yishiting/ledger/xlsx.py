@@ -20,19 +20,17 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from yishiting.core.masking import mask_name, mask_phone, mask_text
 from yishiting.orgs.models import Hall, HallKind, Priority
 from yishiting.orgs.scope import Actor
 from yishiting.requests.models import Channel, Event, RatingChannel, Request
 from yishiting.requests.queries import sees_personal_data
-from yishiting.requests.states import RATING_LABELS, STATE_LABELS, Rating, State, Verb
+from yishiting.requests.states import RATING_LABELS, STATE_LABELS, Verb
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET = "台账"
 BATCH = 1000
-TIME_FORMAT = "yyyy-mm-dd hh:mm"
 
 
 @dataclass(frozen=True)
@@ -78,9 +76,17 @@ _FIRST = {Verb.ESCALATE: "上报时间", Verb.DISPATCH: "派单时间", Verb.CLA
 _LAST = {Verb.RATE: "评价时间", Verb.VISIT: "评价时间"}
 
 
-def _source(label: Any) -> str:
+def _labels() -> dict[str, dict[str, str]]:
+    """The Chinese labels of every coded column, read once per ledger (activating a language
+    per cell would cost more than writing it)."""
     with translation.override(None):
-        return str(label)
+        return {
+            "state": {s.value: str(label) for s, label in STATE_LABELS.items()},
+            "priority": {v: str(label) for v, label in Priority.choices},
+            "channel": {v: str(label) for v, label in Channel.choices},
+            "rating": {r.value: str(label) for r, label in RATING_LABELS.items()},
+            "rating_channel": {v: str(label) for v, label in RatingChannel.choices},
+        }
 
 
 def _naive(value: datetime | None) -> datetime | None:
@@ -134,7 +140,11 @@ class _Townships:
 
 
 def _row(
-    req: Request, who: Actor | None, times: dict[str, datetime], townships: _Townships
+    req: Request,
+    who: Actor | None,
+    times: dict[str, datetime],
+    townships: _Townships,
+    labels: dict[str, dict[str, str]],
 ) -> dict[str, Any]:
     full = sees_personal_data(who, req)
     if req.anonymous and not full:
@@ -142,7 +152,6 @@ def _row(
     else:
         name = req.reporter_name if full else mask_name(req.reporter_name)
     names = [req.reporter_name] if req.reporter_name else []
-    rating = _source(RATING_LABELS[Rating(req.rating)]) if req.rating else ""
     return {
         "编号": req.number,
         "标题": req.title if full else mask_text(req.title, names),
@@ -151,9 +160,9 @@ def _row(
         "当前所在": req.hall.name,
         "类别": req.category.name if req.category else "",
         "承办部门": req.department.name if req.department else "",
-        "紧急程度": _source(Priority(req.priority).label),
-        "状态": _source(STATE_LABELS[State(req.status)]),
-        "来源": _source(Channel(req.channel).label) if req.channel in Channel.values else "",
+        "紧急程度": labels["priority"].get(req.priority, req.priority),
+        "状态": labels["state"].get(req.status, req.status),
+        "来源": labels["channel"].get(req.channel, req.channel),
         "反映人": name,
         "联系电话": req.reporter_phone if full else mask_phone(req.reporter_phone),
         "提交时间": req.created_at,
@@ -162,24 +171,22 @@ def _row(
         "关闭时间": req.closed_at,
         **times,
         "是否超时": "是" if req.overdue else "否",
-        "评价": rating,
-        "评价方式": _source(RatingChannel(req.rating_channel).label) if req.rating_channel else "",
+        "评价": labels["rating"].get(req.rating, req.rating),
+        "评价方式": labels["rating_channel"].get(req.rating_channel, req.rating_channel),
         "退单次数": req.return_count,
         "重开次数": req.reopen_count,
     }
 
 
-def _cells(ws: WriteOnlyWorksheet, row: dict[str, Any]) -> list[Any]:
-    cells = []
-    for column in COLUMNS:
-        value = row.get(column.header)
-        if column.time:
-            cell = WriteOnlyCell(ws, value=_naive(value))
-            cell.number_format = TIME_FORMAT
-            cells.append(cell)
-        else:
-            cells.append("" if value is None else value)
-    return cells
+def _cells(row: dict[str, Any]) -> list[Any]:
+    # Plain values, not cells: openpyxl gives a datetime its date-time format by itself, and
+    # building a styled cell per value would double the cost of a row.
+    return [
+        _naive(row.get(c.header))
+        if c.time
+        else ("" if row.get(c.header) is None else row[c.header])
+        for c in COLUMNS
+    ]
 
 
 def write_ledger(
@@ -199,12 +206,13 @@ def write_ledger(
         heads.append(cell)
     ws.append(heads)
     townships = _Townships()
+    labels = _labels()
     count = 0
     qs = requests.select_related("hall", "origin_hall", "department", "category")
     for batch in _batches(qs.iterator(chunk_size=BATCH), BATCH):
         times = _step_times([r.pk for r in batch])
         for req in batch:
-            ws.append(_cells(ws, _row(req, who, times.get(req.pk, {}), townships)))
+            ws.append(_cells(_row(req, who, times.get(req.pk, {}), townships, labels)))
             count += 1
     book.save(out)
     return count

@@ -472,3 +472,9 @@ def test_only_the_jurisdictions_requests(county: County, key: str) -> None:
     now = timezone.now()
     span = {"start_date": (now - timedelta(hours=1)).isoformat(), "end_date": now.isoformat()}
     assert as_json(get("servicerequestupdates.json", jurisdiction_id="130600", **span)) == []
+
+
+def test_post_needs_no_csrf_token(county: County, key: str) -> None:
+    """Integrations post with an api_key, never a session: CSRF does not apply."""
+    response = Client(enforce_csrf_checks=True).post(f"{BASE}/requests.json", good(county, key))
+    assert response.status_code == 201, response.content
