@@ -190,6 +190,15 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
 # --- requests -------------------------------------------------------------------------------
 
 
+def _no_nul(raw: dict[str, Any]) -> None:
+    """PostgreSQL cannot store text with NUL in it: refuse it as bad input, not a 500."""
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            _no_nul(value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise InvalidError(f"{key}: NUL characters are not allowed")
+
+
 def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any]]:
     """POST /requests from JSON, or from a multipart form (`reporter.name`, `location.lat`,
     … as dotted field names) with `photos` files."""
@@ -213,6 +222,7 @@ def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any]]:
             raise InvalidError("body: not valid JSON") from None
         if not isinstance(raw, dict):
             raise InvalidError("body: a JSON object is expected")
+    _no_nul(raw)
     try:
         return RequestIn.model_validate(raw), photos
     except PydanticValidationError as exc:
@@ -326,8 +336,8 @@ def list_requests(request: HttpRequest, filters: Query[PageFilter]) -> dict[str,
     qs = filters.narrow(who)
     if not 1 <= filters.page_size <= 100:
         raise InvalidError("page_size: between 1 and 100")
-    if filters.page < 1:
-        raise InvalidError("page: from 1")
+    if not 1 <= filters.page <= 1_000_000:
+        raise InvalidError("page: from 1 to 1000000")
     total = qs.count()
     start = (filters.page - 1) * filters.page_size
     now = timezone.now()
@@ -401,6 +411,7 @@ def _verb_payload(request: HttpRequest) -> tuple[VerbIn, list[Any]]:
         if not isinstance(raw, dict):
             raise InvalidError("body: a JSON object is expected")
         photos = []
+    _no_nul(raw)
     try:
         return VerbIn.model_validate(raw), photos
     except PydanticValidationError as exc:

@@ -41,6 +41,7 @@ CHANGESET = "2026-12-01T00:00:00+08:00"
 MAX_DESCRIPTION = 4000
 MAX_SPAN = timedelta(days=90)
 MAX_ROWS = 1000
+MAX_PAGE = 100_000  # far past any data; keeps the SQL offset a 64-bit number
 UPDATES_DEFAULT_SPAN = timedelta(days=1)
 # Open311 has two states; ours split into the work still to do and the work that is over.
 CLOSED_STATES = frozenset({State.RESOLVED, State.CLOSED, State.REJECTED, State.MERGED})
@@ -78,6 +79,12 @@ def endpoint(methods: Iterable[str], root: str, item: str | None) -> Callable[[H
                 response = error(fmt, 405, f"method {request.method} not allowed here")
                 response["Allow"] = ", ".join(allowed)
                 return response
+            params = request.POST if request.method == "POST" else request.GET
+            if any("\x00" in v for values in params.lists() for v in values[1]) or any(
+                "\x00" in str(v) for v in kwargs.values()
+            ):
+                # PostgreSQL cannot store or even compare text with NUL in it.
+                return error(fmt, 400, "parameters may not contain NUL characters")
             try:
                 result = view(request, **kwargs)
             except Open311Error as exc:
@@ -160,8 +167,8 @@ def _paging(request: HttpRequest) -> tuple[int, int]:
         size = int(request.GET.get("page_size") or MAX_ROWS)
     except ValueError:
         raise Open311Error(400, "page and page_size are whole numbers") from None
-    if page < 1 or not 1 <= size <= MAX_ROWS:
-        raise Open311Error(400, f"page from 1, page_size from 1 to {MAX_ROWS}")
+    if not 1 <= page <= MAX_PAGE or not 1 <= size <= MAX_ROWS:
+        raise Open311Error(400, f"page from 1 to {MAX_PAGE}, page_size from 1 to {MAX_ROWS}")
     return (page - 1) * size, size
 
 

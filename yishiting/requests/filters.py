@@ -52,6 +52,9 @@ class RequestFilters:
 
     def apply(self, qs: QuerySet[Request]) -> QuerySet[Request]:
         """`qs` narrowed by every filter given, in the stable order; InvalidError on bad input."""
+        for name in ("hall", "status", "department", "since", "until"):
+            if "\x00" in (getattr(self, name) or ""):
+                raise InvalidError(f"{name}: NUL characters are not allowed")
         if self.hall:
             hall = Hall.objects.filter(code=self.hall).first()
             if hall is None:

@@ -124,6 +124,7 @@ def test_order_is_stable_and_pages_have_totals(county: County) -> None:
     assert seen == [r.pk for r in reversed(made)]
     assert error_code(call("get", "/requests?page_size=101", auth), 422) == "invalid"
     assert error_code(call("get", "/requests?page=0", auth), 422) == "invalid"
+    assert error_code(call("get", "/requests?page=1000000000000", auth), 422) == "invalid"
 
 
 @pytest.mark.parametrize(
@@ -182,3 +183,11 @@ def test_openapi_and_docs_need_nothing_from_the_internet(county: County) -> None
         if asset.endswith(".js"):
             content = b"".join(response.streaming_content).decode()
             assert "cdn.jsdelivr" not in content and "unpkg.com" not in content
+
+
+def test_nul_characters_are_refused(county: County) -> None:
+    auth = headers(county, "resident1")
+    body = {"hall": county.village.code, "text": "a\x00b"}
+    assert error_code(call("post", "/requests", auth, body), 422) == "invalid"
+    assert error_code(call("get", "/requests?hall=%00", auth), 422) == "invalid"
+    assert not Request.objects.exists()

@@ -365,6 +365,8 @@ def test_get_requests_filters(county: County, key: str) -> None:
         first.number,
     ]
     assert len(as_json(get("requests.json", page_size=1, page=2))) == 1
+    for bad in ({"page": "0"}, {"page": "10" * 9}, {"page_size": "1001"}, {"page": "x"}):
+        json_error(get("requests.json", **bad), 400)
 
 
 def test_date_range(county: County, key: str) -> None:
@@ -478,3 +480,9 @@ def test_post_needs_no_csrf_token(county: County, key: str) -> None:
     """Integrations post with an api_key, never a session: CSRF does not apply."""
     response = Client(enforce_csrf_checks=True).post(f"{BASE}/requests.json", good(county, key))
     assert response.status_code == 201, response.content
+
+
+def test_nul_characters_are_a_400_not_a_server_error(county: County, key: str) -> None:
+    assert "NUL" in json_error(post("requests.json", good(county, key, description="a\x00b")), 400)
+    assert "NUL" in xml_error(get("requests.xml", service_code="x\x00"), 400)
+    assert not Request.objects.exists()
