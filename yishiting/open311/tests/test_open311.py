@@ -486,3 +486,19 @@ def test_nul_characters_are_a_400_not_a_server_error(county: County, key: str) -
     assert "NUL" in json_error(post("requests.json", good(county, key, description="a\x00b")), 400)
     assert "NUL" in xml_error(get("requests.xml", service_code="x\x00"), 400)
     assert not Request.objects.exists()
+
+
+def test_media_serves_only_public_photos(county: County, key: str) -> None:
+    from yishiting.requests.models import Attachment
+
+    req = submit(county, key)
+    photo = io.BytesIO(png_bytes())
+    photo.name = "inside.png"
+    actions.do_comment(
+        req.pk, actor=county["liaison1"], note="内部照片", public=False, photos=[photo]
+    )
+    inside = Attachment.objects.get(request=req)
+    xml_error(Client().get(f"{BASE}/media/{inside.pk}"), 404)
+    xml_error(Client().get(f"{BASE}/media/999999"), 404)
+    (row,) = as_json(get(f"requests/{req.number}.json"))
+    assert row["media_url"] is None  # the internal photo is not the request's public media
