@@ -80,7 +80,7 @@ def endpoint(methods: Iterable[str], root: str, item: str | None) -> Callable[[H
                 response["Allow"] = ", ".join(allowed)
                 return response
             params = request.POST if request.method == "POST" else request.GET
-            if any("\x00" in v for values in params.lists() for v in values[1]) or any(
+            if any("\x00" in v for _key, values in params.lists() for v in values) or any(
                 "\x00" in str(v) for v in kwargs.values()
             ):
                 # PostgreSQL cannot store or even compare text with NUL in it.
