@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "yishiting.demo",
     "yishiting.routing",
     "yishiting.stats",
+    "yishiting.open311",
+    "yishiting.ledger",
 ]
 
 MIDDLEWARE = [
@@ -155,3 +157,6 @@ LOGGING = {
     "loggers": {"yishiting": {"handlers": ["console"], "level": "INFO"}},
 }
 WHITENOISE_USE_FINDERS = True
+
+# Open311 discovery's `contact` (docs/open311.md).
+OPEN311_CONTACT = os.environ.get("YISHITING_OPEN311_CONTACT", "")

@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import tempfile
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-from ninja import NinjaAPI, Query, Schema, Status
+from ninja import NinjaAPI, Query, Schema, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader, django_auth
+from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
-from yishiting.api.models import ApiToken, hash_key
+from yishiting.api.models import ApiToken
 from yishiting.api.schemas import (
     CategoryOut,
     DepartmentOut,
@@ -24,11 +24,14 @@ from yishiting.api.schemas import (
     EventOut,
     HallOut,
     MeOut,
+    NewTokenOut,
     PolicyOut,
     PolicyPatch,
     RequestIn,
     RequestOut,
     RequestPage,
+    TokenIn,
+    TokenOut,
     VerbIn,
     category_out,
     department_out,
@@ -36,6 +39,7 @@ from yishiting.api.schemas import (
     hall_out,
     hall_ref,
     request_out,
+    token_out,
 )
 from yishiting.core.errors import (
     ActionError,
@@ -44,12 +48,14 @@ from yishiting.core.errors import (
     InvalidError,
     NotFoundError,
 )
+from yishiting.ledger.xlsx import XLSX, write_ledger
 from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
-from yishiting.requests.models import Attachment, Channel, Event, Part, Request
+from yishiting.requests.filters import RequestFilters
+from yishiting.requests.models import Attachment, Channel, Event, Request
 from yishiting.requests.queries import get_request, sees_personal_data, visible_requests
-from yishiting.requests.states import PART_CURRENT, State, Verb
+from yishiting.requests.states import Verb
 
 
 class TokenAuth(APIKeyHeader):
@@ -60,14 +66,9 @@ class TokenAuth(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> User | None:
         if not key or not key.startswith("Token "):
             return None
-        token = (
-            ApiToken.objects.select_related("user")
-            .filter(key_hash=hash_key(key[6:].strip()), revoked_at__isnull=True)
-            .first()
-        )
-        if token is None or not token.user.is_active:
+        token = ApiToken.authenticate(key[6:])
+        if token is None:
             return None
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
         request.user = token.user
         return token.user
 
@@ -78,6 +79,9 @@ api = NinjaAPI(
     description="百姓议事厅 API v1 (PRODUCT.md §7)",
     auth=[TokenAuth(), django_auth],
     urls_namespace="api-v1",
+    # Served from our own static files; no validator badge (it would be fetched from the
+    # internet, which a county intranet does not reach).
+    docs=Swagger(settings={"validatorUrl": None}),
 )
 ERRORS: dict[int, Any] = {c: ErrorOut for c in (400, 401, 403, 404, 409, 413, 422)}
 
@@ -186,10 +190,97 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
 # --- requests -------------------------------------------------------------------------------
 
 
-@api.post("/requests", response={201: RequestOut, **ERRORS}, tags=["requests"])
-def create_request(request: HttpRequest, payload: RequestIn) -> Status:
-    """Raise a problem in a hall (or capture one on a resident's behalf)."""
+def _no_nul(raw: dict[str, Any]) -> None:
+    """PostgreSQL cannot store text with NUL in it: refuse it as bad input, not a 500."""
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            _no_nul(value)
+        elif isinstance(value, str) and "\x00" in value:
+            raise InvalidError(f"{key}: NUL characters are not allowed")
+
+
+def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any]]:
+    """POST /requests from JSON, or from a multipart form (`reporter.name`, `location.lat`,
+    … as dotted field names) with `photos` files."""
+    content_type = request.content_type or ""
+    photos: list[Any] = []
+    if content_type.startswith("multipart/form-data"):
+        raw: dict[str, Any] = {}
+        for name, value in request.POST.items():
+            if value == "":
+                continue
+            head, _, tail = name.partition(".")
+            if tail and head in ("reporter", "location"):
+                raw.setdefault(head, {})[tail] = value
+            else:
+                raw[name] = value
+        photos = request.FILES.getlist("photos")
+    else:
+        try:
+            raw = json.loads(request.body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise InvalidError("body: not valid JSON") from None
+        if not isinstance(raw, dict):
+            raise InvalidError("body: a JSON object is expected")
+    _no_nul(raw)
+    try:
+        return RequestIn.model_validate(raw), photos
+    except PydanticValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InvalidError(f"{loc}: {first['msg']}") from None
+
+
+def _inline(schema: Any, defs: dict[str, Any]) -> Any:
+    """A pydantic JSON schema with its `$defs` references written in place (an inline
+    OpenAPI body cannot point at `#/$defs`)."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inline(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inline(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline(v, defs) for v in schema]
+    return schema
+
+
+def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """An inlined JSON schema's objects flattened to dotted form fields, plus `photos`."""
+    props: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        inner = next((r for r in prop.get("anyOf", []) if r.get("type") == "object"), None)
+        if inner:
+            for key, inner_prop in inner["properties"].items():
+                props[f"{name}.{key}"] = inner_prop
+        else:
+            props[name] = prop
+    props["photos"] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    return {"type": "object", "properties": props, "required": schema.get("required", [])}
+
+
+_SUBMIT_SCHEMA = RequestIn.model_json_schema()
+_SUBMIT_SCHEMA = _inline(_SUBMIT_SCHEMA, _SUBMIT_SCHEMA.get("$defs", {}))
+SUBMIT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _SUBMIT_SCHEMA},
+            "multipart/form-data": {"schema": _form_schema(_SUBMIT_SCHEMA)},
+        },
+    }
+}
+
+
+@api.post(
+    "/requests",
+    response={201: RequestOut, **ERRORS},
+    tags=["requests"],
+    openapi_extra=SUBMIT_BODY,
+)
+def create_request(request: HttpRequest) -> Status:
+    """Raise a problem in a hall (or capture one on a resident's behalf); JSON, or multipart
+    with `photos`."""
     who = _who(request)
+    payload, photos = _submit_payload(request)
     reporter = payload.reporter
     location = payload.location
     req = actions.do_submit(
@@ -206,67 +297,47 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Status:
         lat=location.lat if location else None,
         lng=location.lng if location else None,
         channel=Channel.API,
+        photos=photos,
     )
     return Status(201, request_out(req, who, now=timezone.now()))
 
 
 class RequestFilter(Schema):
-    hall: str | None = None
-    status: str | None = None
-    department: str | None = None
+    hall: str | None = Field(
+        None, description="a hall code: requests raised in or now in its subtree"
+    )
+    status: str | None = Field(None, description="state codes, comma-separated")
+    department: str | None = Field(None, description="a department code")
     overdue: bool | None = None
-    since: str | None = None
-    until: str | None = None
-    page: int = 1
-    page_size: int = 20
+    since: str | None = Field(
+        None, description="submitted at or after; ISO 8601 with a time zone (else 422)"
+    )
+    until: str | None = Field(
+        None, description="submitted before; ISO 8601 with a time zone (else 422)"
+    )
 
-
-def _aware(value: str | None, name: str) -> datetime | None:
-    if not value:
-        return None
-    parsed = parse_datetime(value)
-    if parsed is None or parsed.tzinfo is None:
-        raise InvalidError(
-            f"{name}: an ISO 8601 time with a time zone, e.g. 2026-10-01T00:00+08:00"
+    def narrow(self, who: Actor) -> QuerySet[Request]:
+        """The caller's requests under these filters, newest first (id breaking ties)."""
+        return RequestFilters(**self.model_dump(exclude={"page", "page_size"})).apply(
+            visible_requests(who)
         )
-    return parsed
+
+
+class PageFilter(RequestFilter):
+    page: int = Field(1, description="from 1")
+    page_size: int = Field(20, description="1 to 100")
 
 
 @api.get("/requests", response={200: RequestPage, **ERRORS}, tags=["requests"])
-def list_requests(request: HttpRequest, filters: Query[RequestFilter]) -> dict[str, Any]:
-    """Requests in the caller's scope, newest first, paginated."""
+def list_requests(request: HttpRequest, filters: Query[PageFilter]) -> dict[str, Any]:
+    """Requests in the caller's scope, newest first (`created_at` descending, then `id`
+    descending), paginated; `count` is the total over all pages."""
     who = _who(request)
-    qs = visible_requests(who)
-    if filters.hall:
-        h = Hall.objects.filter(code=filters.hall).first()
-        if h is None:
-            raise InvalidError(f"hall: no hall with code {filters.hall!r}")
-        qs = qs.filter(hall__path__startswith=h.path)
-    if filters.status:
-        wanted = filters.status.split(",")
-        bad = [s for s in wanted if s not in State.__members__.values()]
-        if bad:
-            raise InvalidError(f"status: unknown {', '.join(bad)}")
-        qs = qs.filter(status__in=wanted)
-    if filters.department:
-        # the lead department's requests and those it assists on (主办/协办)
-        assists = Part.objects.filter(
-            department__code=filters.department, status__in=PART_CURRENT
-        ).values("request_id")
-        qs = qs.filter(Q(department__code=filters.department) | Q(pk__in=assists))
-    if filters.overdue is not None:
-        qs = qs.filter(overdue=filters.overdue)
-    since = _aware(filters.since, "since")
-    until = _aware(filters.until, "until")
-    if since:
-        qs = qs.filter(created_at__gte=since)
-    if until:
-        qs = qs.filter(created_at__lt=until)
+    qs = filters.narrow(who)
     if not 1 <= filters.page_size <= 100:
         raise InvalidError("page_size: between 1 and 100")
-    if filters.page < 1:
-        raise InvalidError("page: from 1")
-    qs = qs.order_by("-created_at", "-id")
+    if not 1 <= filters.page <= 1_000_000:
+        raise InvalidError("page: from 1 to 1000000")
     total = qs.count()
     start = (filters.page - 1) * filters.page_size
     now = timezone.now()
@@ -275,8 +346,35 @@ def list_requests(request: HttpRequest, filters: Query[RequestFilter]) -> dict[s
         "count": total,
         "page": filters.page,
         "page_size": filters.page_size,
+        "pages": max(1, -(-total // filters.page_size)),
         "results": rows,
     }
+
+
+@api.get(
+    "/requests.xlsx",
+    response={200: None, **ERRORS},
+    tags=["requests"],
+    openapi_extra={
+        "responses": {
+            "200": {
+                "description": "the ledger (台账), one row per request (docs/ledger.md)",
+                "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}},
+            }
+        }
+    },
+)
+def requests_ledger(request: HttpRequest, filters: Query[RequestFilter]) -> FileResponse:
+    """The ledger (台账) of the same requests as GET /requests with the same filters, as one
+    .xlsx; names and phones only where the caller handles the request."""
+    who = _who(request)
+    qs = filters.narrow(who)
+    # Handed to FileResponse, which closes it (and so removes it) when the answer is sent.
+    out = tempfile.TemporaryFile()  # noqa: SIM115
+    write_ledger(qs, who, out)
+    out.seek(0)
+    name = f"台账-{timezone.localtime():%Y%m%d-%H%M}.xlsx"
+    return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)
 
 
 @api.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, tags=["requests"])
@@ -315,6 +413,7 @@ def _verb_payload(request: HttpRequest) -> tuple[VerbIn, list[Any]]:
         if not isinstance(raw, dict):
             raise InvalidError("body: a JSON object is expected")
         photos = []
+    _no_nul(raw)
     try:
         return VerbIn.model_validate(raw), photos
     except PydanticValidationError as exc:
@@ -485,6 +584,54 @@ def patch_policy(request: HttpRequest, policy_id: int, payload: PolicyPatch) -> 
         setattr(policy, name, value)
     policy.save(update_fields=list(changes))
     return _policy_out(policy)
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+def _admin(request: HttpRequest) -> None:
+    if not request.user.is_superuser:
+        raise ForbiddenError("only an administrator may manage API tokens")
+
+
+@api.get("/tokens", response={200: list[TokenOut], **ERRORS}, tags=["tokens"])
+def tokens(
+    request: HttpRequest, user: str | None = None, active: bool | None = None
+) -> list[dict[str, Any]]:
+    """Every API token (admins only), newest first; optionally one user's, or only live ones."""
+    _admin(request)
+    qs = ApiToken.objects.select_related("user").order_by("-created_at", "-id")
+    if user:
+        qs = qs.filter(user__username=user)
+    if active is not None:
+        qs = qs.filter(revoked_at__isnull=active)
+    return [token_out(t) for t in qs]
+
+
+@api.post("/tokens", response={201: NewTokenOut, **ERRORS}, tags=["tokens"])
+def create_token(request: HttpRequest, payload: TokenIn) -> Status:
+    """Issue a token for a user (admins only); its key is in this answer and nowhere else."""
+    _admin(request)
+    user = User.objects.filter(username=payload.user).first()
+    if user is None:
+        raise InvalidError(f"user: no user {payload.user!r}")
+    if not user.is_active:
+        raise InvalidError(f"user: {payload.user!r} is deactivated")
+    token, key = ApiToken.issue(user, payload.name.strip())
+    return Status(201, {**token_out(token), "key": key})
+
+
+@api.delete("/tokens/{token_id}", response={200: TokenOut, **ERRORS}, tags=["tokens"])
+def revoke_token(request: HttpRequest, token_id: int) -> dict[str, Any]:
+    """Revoke a token (admins only): it stops working at once and is kept, with its use
+    history. Revoking a revoked token changes nothing."""
+    _admin(request)
+    token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
+    if token is None:
+        raise NotFoundError(f"token {token_id} not found")
+    ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    token.refresh_from_db()
+    return token_out(token)
 
 
 # --- statistics (§5) ---------------------------------------------------------------------------

@@ -30,6 +30,7 @@ class ApiToken(models.Model):
     key_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
     last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True)
+    use_count = models.PositiveIntegerField(_("使用次数"), default=0, editable=False)
     revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
 
     class Meta:
@@ -45,3 +46,32 @@ class ApiToken(models.Model):
         key = secrets.token_urlsafe(32)
         token = cls.objects.create(user=user, name=name, prefix=key[:8], key_hash=hash_key(key))
         return token, key
+
+    @classmethod
+    def authenticate(cls, key: str) -> ApiToken | None:
+        """The live token with this key (of an active user), its use recorded; else None.
+
+        A use is one authenticated call: `last_used_at` and `use_count` move in one UPDATE, so
+        concurrent calls never lose a count (docs/api.md, "Tokens")."""
+        key = (key or "").strip()
+        if not key:
+            return None
+        token = (
+            cls.objects.select_related("user")
+            .filter(key_hash=hash_key(key), revoked_at__isnull=True)
+            .first()
+        )
+        if token is None or not token.user.is_active:
+            return None
+        now = timezone.now()
+        cls.objects.filter(pk=token.pk).update(
+            last_used_at=now, use_count=models.F("use_count") + 1
+        )
+        token.last_used_at = now
+        token.use_count += 1
+        return token
+
+    @property
+    def active(self) -> bool:
+        """Not revoked."""
+        return self.revoked_at is None

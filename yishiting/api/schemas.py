@@ -225,9 +225,12 @@ class RequestOut(Schema):
 
 
 class RequestPage(Schema):
+    """A page of requests; `count` is the total over all pages."""
+
     count: int
     page: int
     page_size: int
+    pages: int
     results: list[RequestOut]
 
 
@@ -431,4 +434,45 @@ def event_out(event: Event, full: bool) -> dict[str, Any]:
         "data": event.data,
         "created_at": event.created_at,
         "photos": [photo_out(a) for a in event.attachments.all()],
+    }
+
+
+class TokenIn(Schema):
+    """POST /tokens: a token for a user (admins only)."""
+
+    user: str = Field(..., max_length=150, description="the username the token acts as")
+    name: str = Field("", max_length=100, description="what the token is for, e.g. 12345 平台")
+
+
+class TokenOut(Schema):
+    """A token as admins see it: never its key (only its first 8 characters)."""
+
+    id: int
+    name: str
+    prefix: str
+    user: str
+    created_at: datetime
+    last_used_at: datetime | None
+    use_count: int
+    revoked_at: datetime | None
+    active: bool
+
+
+class NewTokenOut(TokenOut):
+    key: str = Field(
+        ..., description="the key, shown this once: send it as Authorization: Token <key>"
+    )
+
+
+def token_out(token: Any) -> dict[str, Any]:
+    return {
+        "id": token.pk,
+        "name": token.name,
+        "prefix": token.prefix,
+        "user": token.user.username,
+        "created_at": token.created_at,
+        "last_used_at": token.last_used_at,
+        "use_count": token.use_count,
+        "revoked_at": token.revoked_at,
+        "active": token.revoked_at is None,
     }

@@ -601,8 +601,10 @@ def do_submit(
     channel: str = Channel.WEB,
     photos: Sequence[Upload] | None = None,
     now: datetime | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Request:
-    """A resident raises a problem in a hall, or a liaison captures one on their behalf."""
+    """A resident raises a problem in a hall, or a liaison captures one on their behalf.
+    `data` adds public facts to the submit event (e.g. Open311's `media_url`)."""
     now = now or timezone.now()
     who = _actor(actor)
     hall = _hall(hall)
@@ -676,6 +678,7 @@ def do_submit(
                 actor=who.user if who else None,
                 to_status=State.SUBMITTED,
                 data={
+                    **(data or {}),
                     "hall": hall.code,
                     "channel": req.channel,
                     # The first-response deadline, for 响应率 (stats) and replay.

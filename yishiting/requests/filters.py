@@ -1,0 +1,91 @@
+"""The request-list filters of API v1 (§7), shared by the API, the ledger and its command."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+from django.utils.dateparse import parse_datetime
+
+from yishiting.core.errors import InvalidError
+from yishiting.orgs.models import Department, Hall
+from yishiting.requests.models import Part, Request
+from yishiting.requests.states import PART_CURRENT, State
+
+# The one order every list and ledger uses: newest first, the id breaking ties (stable pages).
+ORDERING = ("-created_at", "-id")
+_OFFSET_SPACE = re.compile(r" (\d{2}:?\d{2})$")
+
+
+def aware(value: str | None, name: str) -> datetime | None:
+    """An ISO 8601 time with its time zone, or InvalidError saying what is expected.
+
+    A '+' sent unencoded in a query string arrives as a space; it is put back."""
+    if not value:
+        return None
+    text = _OFFSET_SPACE.sub(r"+\1", value.strip())
+    try:
+        parsed = parse_datetime(text)
+    except ValueError:
+        parsed = None
+    hint = "an ISO 8601 time with a time zone, e.g. 2026-10-01T00:00+08:00"
+    if parsed is None:
+        raise InvalidError(f"{name}: {value!r} is not {hint}")
+    if parsed.tzinfo is None:
+        raise InvalidError(f"{name}: {value!r} has no time zone; give {hint}")
+    return parsed
+
+
+@dataclass
+class RequestFilters:
+    """`hall` (raised in or now in its subtree), `status` (comma list), `department`,
+    `overdue`, `since`/`until` (submission time, since inclusive, until exclusive)."""
+
+    hall: str | None = None
+    status: str | None = None
+    department: str | None = None
+    overdue: bool | None = None
+    since: str | None = None
+    until: str | None = None
+
+    def apply(self, qs: QuerySet[Request]) -> QuerySet[Request]:
+        """`qs` narrowed by every filter given, in the stable order; InvalidError on bad input."""
+        for name in ("hall", "status", "department", "since", "until"):
+            if "\x00" in (getattr(self, name) or ""):
+                raise InvalidError(f"{name}: NUL characters are not allowed")
+        if self.hall:
+            hall = Hall.objects.filter(code=self.hall).first()
+            if hall is None:
+                raise InvalidError(f"hall: no hall with code {self.hall!r}")
+            qs = qs.filter(
+                Q(hall__path__startswith=hall.path) | Q(origin_hall__path__startswith=hall.path)
+            )
+        if self.status:
+            wanted = [s.strip() for s in self.status.split(",") if s.strip()]
+            bad = [s for s in wanted if s not in State.__members__.values()]
+            if bad:
+                raise InvalidError(
+                    f"status: unknown {', '.join(bad)} (one or more of {', '.join(State)})"
+                )
+            qs = qs.filter(status__in=wanted)
+        if self.department:
+            if not Department.objects.filter(code=self.department).exists():
+                raise InvalidError(f"department: no department with code {self.department!r}")
+            # the lead department's requests and those it assists on (主办/协办)
+            assists = Part.objects.filter(
+                department__code=self.department, status__in=PART_CURRENT
+            ).values("request_id")
+            qs = qs.filter(Q(department__code=self.department) | Q(pk__in=assists))
+        if self.overdue is not None:
+            qs = qs.filter(overdue=self.overdue)
+        since = aware(self.since, "since")
+        until = aware(self.until, "until")
+        if since and until and until <= since:
+            raise InvalidError("until: must be later than since")
+        if since:
+            qs = qs.filter(created_at__gte=since)
+        if until:
+            qs = qs.filter(created_at__lt=until)
+        return qs.order_by(*ORDERING)
