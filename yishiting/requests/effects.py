@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from yishiting.notify import rules as notify_rules
+
 if TYPE_CHECKING:
     from yishiting.requests.models import Event, Request
 
@@ -18,3 +20,4 @@ if TYPE_CHECKING:
 def after_event(event: Event, before: Request | None, after: Request) -> None:
     """Run every subsystem's reaction to `event`. `before` is the request as it was (None for
     a submission), `after` as it is now; neither may be saved here."""
+    notify_rules.for_event(event, before, after)

@@ -47,7 +47,10 @@ def handle(pk: int, now: datetime) -> bool:
     running = set(CLOCKS_BY_STATE[status]) | ({"supervise_by"} if status in OPEN else set())
     clocks_due = [name for name in sorted(running) if getattr(req, name) == due_at]
     try:
-        if "respond_by" in clocks_due and status == State.SUBMITTED:
+        if not clocks_due:
+            # A 50% / 80% warning, not a deadline (actions._warnings).
+            actions.do_warn(req, now=now)
+        elif "respond_by" in clocks_due and status == State.SUBMITTED:
             # A missed first response escalates on its own (§4).
             actions.do_escalate(req, actor=None, now=now, handled_through=due_at)
         elif "rate_by" in clocks_due:
