@@ -98,8 +98,9 @@ def next_level(req: Request) -> list[User]:
     if req.department_id is not None:
         return dispatchers(req.hall.county_code)
     if req.hall.kind == HallKind.ASSIGNMENT:
-        county = req.hall.county
-        rows = Membership.objects.filter(role=Role.LEADER, hall=county).select_related("user")
+        rows = Membership.objects.filter(
+            role=Role.LEADER, hall__code=req.hall.county_code
+        ).select_related("user")
         return _unique(m.user for m in rows)
     up = escalation_target(req.hall)
     return staff_of(up) if up is not None else []
