@@ -134,7 +134,5 @@ def next_deadline(req):  # type: ignore[no-untyped-def]
     also count in `next_due_at`): every deadline from `next_due_at` on is still pending."""
     if req.next_due_at is None:
         return None
-    pending = [
-        d for name in DEADLINE_COLUMNS if (d := getattr(req, name)) and d >= req.next_due_at
-    ]
+    pending = [d for name in DEADLINE_COLUMNS if (d := getattr(req, name)) and d >= req.next_due_at]
     return min(pending, default=None)

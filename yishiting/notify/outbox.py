@@ -19,6 +19,7 @@ idempotency key). Everything else is exactly once as seen from this database.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 from collections.abc import Iterable, Sequence
@@ -133,10 +134,8 @@ def enqueue(key: str, run_after: datetime | None = None) -> None:
 
 def _claim(key: str, now: datetime) -> str | None:
     """Lease the destination; the token, or None when another worker holds it."""
-    try:
+    with contextlib.suppress(IntegrityError):  # created by a concurrent worker just now
         Destination.objects.get_or_create(key=key)
-    except IntegrityError:  # created by a concurrent worker just now
-        pass
     token = secrets.token_hex(8)
     until = now + timedelta(seconds=lease_seconds())
     taken = (
@@ -224,7 +223,9 @@ def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> 
         # Count the attempt (and renew the lease) before sending: a worker killed during the
         # send leaves the row pending, to be tried again when the lease runs out.
         with transaction.atomic():
-            Notification.objects.filter(pk__in=ids).update(attempts=_plus_one(), next_attempt_at=now)
+            Notification.objects.filter(pk__in=ids).update(
+                attempts=_plus_one(), next_attempt_at=now
+            )
             Destination.objects.filter(key=dest.key, lease_token=token).update(
                 lease_until=now + timedelta(seconds=lease_seconds())
             )
@@ -323,9 +324,7 @@ def retry(rows: Iterable[Notification]) -> int:
         Notification.objects.filter(pk__in=ids).update(
             status=NotifyStatus.PENDING, attempts=0, next_attempt_at=now, last_error=""
         )
-        keys = set(
-            Notification.objects.filter(pk__in=ids).values_list("destination", flat=True)
-        )
+        keys = set(Notification.objects.filter(pk__in=ids).values_list("destination", flat=True))
         Destination.objects.filter(key__in=keys).update(next_attempt_at=None)
         for key in sorted(keys):
             enqueue(key)

@@ -27,7 +27,7 @@ from yishiting.notify.models import NotifyChannel, RobotBinding
 from yishiting.notify.outbox import Outgoing
 from yishiting.orgs.models import Hall, HallKind, Membership, Role, User
 from yishiting.orgs.scope import escalation_target
-from yishiting.requests.models import Event, Follower, Request
+from yishiting.requests.models import Event, Request
 from yishiting.requests.states import State, Verb
 
 IN_APP = (NotifyChannel.IN_APP,)
@@ -270,7 +270,10 @@ def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) ->
         body = f"{req.hall.name} · {req.title}\n请在 {_when(deadline)} 前{label}。"
         people = followers(req) if clock == "rate_by" else handlers(req)
         if clock == "rate_by":
-            title, body = "请评价办理结果", f"您反映的“{req.title}”已办结，请在 {_when(deadline)} 前评价。"
+            title, body = (
+                "请评价办理结果",
+                f"您反映的“{req.title}”已办结，请在 {_when(deadline)} 前评价。",
+            )
         batch.users(people, title, body)
         if pct >= 80 and clock != "rate_by":
             if req.department_id is not None and req.status != State.RESOLVED:

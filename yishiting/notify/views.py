@@ -64,7 +64,7 @@ def wecom_callback(request: HttpRequest, binding_id: int) -> HttpResponse:
     text = mention_text(root.findtext("Text/Content") or "")
     name = (root.findtext("From/Name") or "").strip()[:50]
     msg_id = (root.findtext("MsgId") or "").strip()
-    if not text:
+    if not text or binding.hall is None:
         return HttpResponse("")
     key = f"wecom-in:{binding.pk}:{msg_id}"
     # WeCom calls again when the answer is slow: one message files one request.

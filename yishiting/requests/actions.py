@@ -421,9 +421,9 @@ def do_warn(req: Request | int, *, now: datetime | None = None) -> Request:
     ]
     next_due = min([*pending, *(_at(w) for w in rest)], default=None)
     with transaction.atomic():
-        updated = Request.objects.filter(
-            pk=req.pk, version=req.version, next_due_at=due_at
-        ).update(warnings=rest, next_due_at=next_due)
+        updated = Request.objects.filter(pk=req.pk, version=req.version, next_due_at=due_at).update(
+            warnings=rest, next_due_at=next_due
+        )
         if updated != 1:
             raise ConflictError(f"request {req.pk} was changed by someone else; reload it")
         notify_rules.for_warnings(req, list(latest.values()), now)

@@ -42,9 +42,20 @@ def test_url_verification_echoes_the_decrypted_echostr(binding: RobotBinding) ->
     echostr = crypt.encrypt("1616140317555161061")
     sig = signature(TOKEN, "1409659589", "263014780", echostr)
     url = f"/notify/wecom/{binding.pk}/callback"
-    answer = Client().get(url, {"msg_signature": sig, "timestamp": "1409659589", "nonce": "263014780", "echostr": echostr})
+    answer = Client().get(
+        url,
+        {"msg_signature": sig, "timestamp": "1409659589", "nonce": "263014780", "echostr": echostr},
+    )
     assert (answer.status_code, answer.content) == (200, b"1616140317555161061")
-    bad = Client().get(url, {"msg_signature": "0" * 40, "timestamp": "1409659589", "nonce": "263014780", "echostr": echostr})
+    bad = Client().get(
+        url,
+        {
+            "msg_signature": "0" * 40,
+            "timestamp": "1409659589",
+            "nonce": "263014780",
+            "echostr": echostr,
+        },
+    )
     assert bad.status_code == 403
 
 
@@ -52,12 +63,16 @@ def test_an_at_mention_files_a_request_and_is_answered_in_the_group(binding: Rob
     crypt = WXBizMsgCrypt(TOKEN, AES_KEY, "")
     body = crypt.encrypt_msg(MESSAGE, "1372623149", "1409659813")
     sig = body.split("<MsgSignature><![CDATA[")[1].split("]]>")[0]
-    url = f"/notify/wecom/{binding.pk}/callback?msg_signature={sig}&timestamp=1409659813&nonce=1372623149"
+    query = f"msg_signature={sig}&timestamp=1409659813&nonce=1372623149"
+    url = f"/notify/wecom/{binding.pk}/callback?{query}"
     answer = Client().post(url, body, content_type="text/xml")
     assert answer.status_code == 200
     req = Request.objects.get()
     assert (req.hall, req.channel, req.text, req.reporter_name) == (
-        binding.hall, "wecom", "村东头下水道堵了，污水漫到路上", "张三",
+        binding.hall,
+        "wecom",
+        "村东头下水道堵了，污水漫到路上",
+        "张三",
     )
     reply = Notification.objects.get(binding=binding)
     assert reply.status == "pending" and "已收到张三反映的问题" in reply.body

@@ -57,7 +57,11 @@ def test_submit_writes_its_notifications_and_their_task_in_the_same_transaction(
     assert (inbox.user.username, inbox.status, inbox.title) == ("liaison1", "sent", "新诉求待响应")
     assert inbox.url == f"https://yst.example.gov.cn/r/{pk}"
     group = rows.get(channel="wecom")
-    assert (group.binding, group.status, group.destination) == (binding, "pending", f"robot:{binding.pk}")
+    assert (group.binding, group.status, group.destination) == (
+        binding,
+        "pending",
+        f"robot:{binding.pk}",
+    )
     task = DBTaskResult.objects.get(task_path="yishiting.notify.tasks.deliver_task")
     assert task.args_kwargs == {"args": [f"robot:{binding.pk}"], "kwargs": {}}
 
@@ -71,7 +75,9 @@ def test_submit_writes_its_notifications_and_their_task_in_the_same_transaction(
 
 @pytest.mark.django_db
 def test_the_same_idempotency_key_is_written_once(county: County) -> None:
-    item = outbox.Outgoing("sms", "sms:user:1", "标题", "内容", "", "k1", "test", user_id=county["resident1"].pk)
+    item = outbox.Outgoing(
+        "sms", "sms:user:1", "标题", "内容", "", "k1", "test", user_id=county["resident1"].pk
+    )
     with transaction.atomic():
         assert outbox.write([item], now=T0) == 1
         assert outbox.write([item], now=T0) == 0
@@ -105,7 +111,9 @@ def test_robot_down_then_back_every_notification_arrives_once_in_order(county: C
     # 25 messages > 20 a minute: folded into digests instead of refused or dropped.
     assert len(server.received) <= 20
     assert not any(a.code == 45009 for a in server.answers)
-    assert set(Notification.objects.filter(destination=key).values_list("status", flat=True)) == {"sent"}
+    assert set(Notification.objects.filter(destination=key).values_list("status", flat=True)) == {
+        "sent"
+    }
     assert Notification.objects.exclude(digest="").exists()
 
 
@@ -154,7 +162,9 @@ def test_a_permanent_failure_is_dead_listed_and_an_admin_retry_sends_it(county: 
 
 
 @pytest.mark.django_db
-def test_after_the_last_attempt_a_row_is_dead_and_the_queue_moves_on(county: County, settings) -> None:  # type: ignore[no-untyped-def]
+def test_after_the_last_attempt_a_row_is_dead_and_the_queue_moves_on(
+    county: County, settings
+) -> None:  # type: ignore[no-untyped-def]
     settings.NOTIFY_MAX_ATTEMPTS = 3
     with FakeWeComServer(keys=["k"]) as server:
         binding = robot(county, server.webhook_url("k"))
@@ -172,7 +182,9 @@ def test_after_the_last_attempt_a_row_is_dead_and_the_queue_moves_on(county: Cou
 
 
 @pytest.mark.django_db
-def test_a_leased_queue_is_left_alone_and_recovered_once_the_lease_ends(county: County, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_leased_queue_is_left_alone_and_recovered_once_the_lease_ends(
+    county: County, settings
+) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
     from django.utils import timezone
@@ -183,9 +195,12 @@ def test_a_leased_queue_is_left_alone_and_recovered_once_the_lease_ends(county: 
     # A worker took the queue and was killed: its lease is still running.
     now = timezone.now()
     Destination.objects.update_or_create(
-        key=binding.destination, defaults={"lease_until": now + timedelta(seconds=30), "lease_token": "dead"}
+        key=binding.destination,
+        defaults={"lease_until": now + timedelta(seconds=30), "lease_token": "dead"},
     )
-    Notification.objects.filter(destination=binding.destination).update(next_attempt_at=now - timedelta(seconds=60))
+    Notification.objects.filter(destination=binding.destination).update(
+        next_attempt_at=now - timedelta(seconds=60)
+    )
     assert outbox.deliver(binding.destination) == "busy"
     assert outbox.recover(now) == 0
     assert outbox.recover(now + timedelta(seconds=31)) == 1

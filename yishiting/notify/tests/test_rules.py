@@ -113,7 +113,9 @@ def test_two_sweeps_record_each_warning_once(county: County) -> None:
     assert len(warnings_of(r.pk)) == 1
 
 
-def test_submit_and_dispatch_in_working_hours_tell_the_hall_and_the_department(county: County) -> None:
+def test_submit_and_dispatch_in_working_hours_tell_the_hall_and_the_department(
+    county: County,
+) -> None:
     c = county
     r = submit(c)
     assert told("submit", request=r) == [("liaison1", "in_app")]
@@ -121,22 +123,26 @@ def test_submit_and_dispatch_in_working_hours_tell_the_hall_and_the_department(c
     assert told("escalate", request=r) == [("manager1", "in_app")]
     r = A.do_acknowledge(r, actor=c["manager1"], now=T0)
     r = A.do_escalate(r, actor=c["manager1"], now=T0)
-    assert told("escalate", request=r) == [("dispatcher1", "in_app"), ("manager1", "in_app")]  # noqa: E501
+    assert told("escalate", request=r) == [("dispatcher1", "in_app"), ("manager1", "in_app")]
     r = A.do_dispatch(r, actor=c["dispatcher1"], department="zhujian", now=T0)
     assert told("dispatch", request=r) == [("dept1", "in_app")]
 
 
 def shifts(c: County) -> None:
     """duty1 until 20:00, then duty2 until the next morning."""
-    duty2 = c["dept2"].__class__.objects.create(username="duty2", display_name="钱伟", phone="13700000000")
+    duty2 = c["dept2"].__class__.objects.create(
+        username="duty2", display_name="钱伟", phone="13700000000"
+    )
     Membership.objects.create(user=duty2, role=Role.DUTY, hall=c.county)
     DutyShift.objects.create(
-        county=c.county, user=c["duty1"],
+        county=c.county,
+        user=c["duty1"],
         starts_at=datetime(2025, 6, 10, 17, 30, tzinfo=LOCAL_TZ),
         ends_at=datetime(2025, 6, 10, 20, 0, tzinfo=LOCAL_TZ),
     )
     DutyShift.objects.create(
-        county=c.county, user=duty2,
+        county=c.county,
+        user=duty2,
         starts_at=datetime(2025, 6, 10, 20, 0, tzinfo=LOCAL_TZ),
         ends_at=datetime(2025, 6, 11, 8, 30, tzinfo=LOCAL_TZ),
     )
@@ -168,7 +174,9 @@ def test_a_holiday_week_is_off_hours_and_uncovered_without_shifts(county: County
     gaps = duty.uncovered(county.county.code, start, days=10)
     assert gaps[0] == (start, datetime(2025, 10, 9, 8, 30, tzinfo=LOCAL_TZ))
     DutyShift.objects.create(
-        county=county.county, user=county["duty1"], starts_at=start,
+        county=county.county,
+        user=county["duty1"],
+        starts_at=start,
         ends_at=datetime(2025, 10, 9, 8, 30, tzinfo=LOCAL_TZ),
     )
     gaps = duty.uncovered(county.county.code, start, days=10)
@@ -194,7 +202,10 @@ def test_feedback_loop_resolve_close_unrated_visit_and_rebound(county: County) -
     r = A.do_start(r, actor=c["liaison1"], now=T0)
     r = A.do_resolve(r, actor=c["liaison1"], note="已更换灯泡", now=T0 + timedelta(hours=1))
     assert told("resolve", request=r) == [
-        ("resident1", "in_app"), ("resident1", "sms"), ("resident2", "in_app"), ("resident2", "sms"),
+        ("resident1", "in_app"),
+        ("resident1", "sms"),
+        ("resident2", "in_app"),
+        ("resident2", "sms"),
     ]
     sweep.run_pass(T0 + timedelta(days=8))
     r = Request.objects.get(pk=r.pk)
@@ -203,7 +214,9 @@ def test_feedback_loop_resolve_close_unrated_visit_and_rebound(county: County) -
     assert told("visit", request=r) == [("liaison1", "in_app")]
     assert list(queries.return_visits(c["liaison1"])) == [r]
     assert list(queries.return_visits(c["liaison2"])) == []
-    A.do_visit(r, actor=c["liaison1"], rating="satisfied", channel="phone", now=T0 + timedelta(days=9))
+    A.do_visit(
+        r, actor=c["liaison1"], rating="satisfied", channel="phone", now=T0 + timedelta(days=9)
+    )
     assert list(queries.return_visits(c["liaison1"])) == []
     r = A.do_reopen(r.pk, actor=c["resident1"], reason="又坏了", now=T0 + timedelta(days=20))
     assert Event.objects.get(request=r, verb="reopen").data == {"rebound": True}
