@@ -20,9 +20,10 @@ idempotency key). Everything else is exactly once as seen from this database.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -39,6 +40,23 @@ from yishiting.notify.ratelimit import LIMITS, plan
 log = logging.getLogger("yishiting.notify")
 
 BATCH = 100
+
+_muted: contextvars.ContextVar[bool] = contextvars.ContextVar("notify_muted", default=False)
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Write no notifications inside this block (seeding a demo's past must not notify)."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
+def is_muted() -> bool:
+    """Whether notifications are muted here (`muted`)."""
+    return _muted.get()
 
 
 @dataclass(frozen=True)
@@ -81,6 +99,8 @@ def write(
 ) -> int:
     """Write the notifications (skipping keys already written) and enqueue their delivery;
     call inside the transaction of what caused them. Returns how many were new."""
+    if is_muted():
+        return 0
     rows = []
     for item in items:
         in_app = item.channel == NotifyChannel.IN_APP

@@ -184,6 +184,8 @@ def _duty(batch: Batch, at: datetime, title: str, body: str) -> None:
 
 def for_event(event: Event, before: Request | None, after: Request) -> None:
     """Write the notifications `event` causes (inside its transaction)."""
+    if outbox.is_muted():
+        return
     req = after
     verb = Verb(event.verb)
     now = event.created_at
