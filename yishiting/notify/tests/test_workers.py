@@ -42,7 +42,7 @@ def database_url() -> str:
         return f"sqlite:///{db['NAME']}"
     user = quote(db["USER"] or "")
     password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "localhost"
+    host = quote(db.get("HOST") or "localhost", safe="")
     port = f":{db['PORT']}" if db.get("PORT") else ""
     return f"postgres://{user}{password}@{host}{port}/{db['NAME']}"
 
