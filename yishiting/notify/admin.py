@@ -8,10 +8,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from yishiting.notify import outbox
+from yishiting.notify import duty, outbox
 from yishiting.notify.models import Notification, NotifyStatus, RobotBinding
+from yishiting.orgs.models import Hall, HallKind
+
+MAX_GAPS_SHOWN = 5
 
 SECRET_FIELDS = ("webhook_url", "secret", "callback_token", "callback_aes_key")
 
@@ -77,3 +81,23 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+def duty_gap_banner(modeladmin: Any, request: HttpRequest) -> None:
+    """Warn on the duty roster's page of off-hours stretches of the next 14 days with nobody
+    on duty (the worker also tells the admins once per stretch)."""
+    for county in Hall.objects.filter(kind=HallKind.COUNTY):
+        gaps = duty.uncovered(county.code)
+        if not gaps:
+            continue
+        shown = "；".join(
+            f"{timezone.localtime(a):%m-%d %H:%M}–{timezone.localtime(b):%m-%d %H:%M}"
+            for a, b in gaps[:MAX_GAPS_SHOWN]
+        )
+        more = len(gaps) - MAX_GAPS_SHOWN
+        text = _("%(county)s 未来14天有 %(n)s 段非工作时间无人值班：%(gaps)s") % {
+            "county": county.name,
+            "n": len(gaps),
+            "gaps": shown + ("…" if more > 0 else ""),
+        }
+        modeladmin.message_user(request, text, messages.WARNING)

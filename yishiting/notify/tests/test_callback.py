@@ -83,3 +83,23 @@ def test_an_at_mention_files_a_request_and_is_answered_in_the_group(binding: Rob
     # A forged message is refused and files nothing.
     forged = url.replace(sig, "0" * 40)
     assert Client().post(forged, body, content_type="text/xml").status_code == 403
+
+
+def test_the_duty_roster_page_warns_of_uncovered_off_hours(county: County) -> None:
+    client = Client()
+    client.force_login(county["admin"])
+    page = client.get("/admin/orgs/dutyshift/")
+    assert page.status_code == 200
+    assert "非工作时间无人值班" in page.content.decode()
+
+
+def test_robot_secrets_are_write_only_in_the_admin(binding: RobotBinding) -> None:
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.get(username="admin")
+    client = Client()
+    client.force_login(admin)
+    page = client.get(f"/admin/notify/robotbinding/{binding.pk}/change/").content.decode()
+    assert AES_KEY not in page and "key=k" not in page
+    listing = client.get("/admin/notify/robotbinding/").content.decode()
+    assert "key=k" not in listing
