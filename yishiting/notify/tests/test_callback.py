@@ -103,3 +103,25 @@ def test_robot_secrets_are_write_only_in_the_admin(binding: RobotBinding) -> Non
     assert AES_KEY not in page and "key=k" not in page
     listing = client.get("/admin/notify/robotbinding/").content.decode()
     assert "key=k" not in listing
+
+
+def test_saving_a_binding_with_the_secrets_left_empty_keeps_them(binding: RobotBinding) -> None:
+    from yishiting.notify.admin import RobotBindingForm
+
+    data = {
+        "hall": binding.hall_id,
+        "kind": "wecom",
+        "name": "东关村议事厅",
+        "enabled": "on",
+        "webhook_url": "",
+        "secret": "",
+        "callback_token": "",
+        "callback_aes_key": "",
+        "callback_receive_id": "",
+    }
+    form = RobotBindingForm(data, instance=binding)
+    assert form.is_valid(), form.errors
+    form.save()
+    binding.refresh_from_db()
+    assert (binding.name, binding.callback_aes_key) == ("东关村议事厅", AES_KEY)
+    assert binding.webhook_url.endswith("key=k")
