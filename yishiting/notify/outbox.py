@@ -180,10 +180,14 @@ def deliver(key: str) -> str:
     now = timezone.now()
     token = _claim(key, now)
     if token is None:
-        # Another worker is sending from this queue; look again once its lease may be over,
-        # in case it finished just before this row was written.
-        if Notification.objects.filter(destination=key, status=NotifyStatus.PENDING).exists():
-            enqueue(key, run_after=now + timedelta(seconds=1))
+        # Another worker is sending from this queue; look again in a moment, in case it
+        # finished just before this row was written (one such look-again task per queue).
+        again = now + timedelta(seconds=1)
+        if (
+            Notification.objects.filter(destination=key, status=NotifyStatus.PENDING).exists()
+            and _schedule(key, again, now)
+        ):
+            enqueue(key, run_after=again)
         return "busy"
     wait_until: datetime | None = None
     outcome = "idle"
@@ -208,9 +212,20 @@ def deliver(key: str) -> str:
             outcome = "sent"
     finally:
         _release(key, token)
-    if wait_until is not None:
+    if wait_until is not None and _schedule(key, wait_until, timezone.now()):
         enqueue(key, run_after=wait_until)
     return outcome
+
+
+def _schedule(key: str, at: datetime, now: datetime) -> bool:
+    """Claim the right to queue the task that tries `key` again at `at`: False when one is
+    already queued for then or sooner (many waiting rows, one task)."""
+    return (
+        Destination.objects.filter(key=key)
+        .filter(Q(next_task_at__isnull=True) | Q(next_task_at__lt=now) | Q(next_task_at__gt=at))
+        .update(next_task_at=at)
+        == 1
+    )
 
 
 def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> datetime | None:
