@@ -183,10 +183,9 @@ def deliver(key: str) -> str:
         # Another worker is sending from this queue; look again in a moment, in case it
         # finished just before this row was written (one such look-again task per queue).
         again = now + timedelta(seconds=1)
-        if (
-            Notification.objects.filter(destination=key, status=NotifyStatus.PENDING).exists()
-            and _schedule(key, again, now)
-        ):
+        if Notification.objects.filter(
+            destination=key, status=NotifyStatus.PENDING
+        ).exists() and _schedule(key, again, now):
             enqueue(key, run_after=again)
         return "busy"
     wait_until: datetime | None = None

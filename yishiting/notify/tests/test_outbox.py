@@ -205,3 +205,23 @@ def test_a_leased_queue_is_left_alone_and_recovered_once_the_lease_ends(
     assert outbox.recover(now) == 0
     assert outbox.recover(now + timedelta(seconds=31)) == 1
     assert Notification.objects.get(destination=binding.destination).status == NotifyStatus.PENDING
+
+
+@pytest.mark.django_db
+def test_a_queue_waiting_for_its_retry_has_one_task_for_it_not_one_per_row(
+    county: County, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    settings.NOTIFY_RETRY_SECONDS = 60
+    with FakeWeComServer(keys=["k"]) as server:
+        binding = robot(county, server.webhook_url("k"))
+        server.down("refuse")
+        for i in range(10):
+            submit(county, f"第{i}件")
+        # Each submit queued a task; each runs, finds the queue waiting for its retry.
+        for _ in range(10):
+            outbox.deliver(binding.destination)
+    later = DBTaskResult.objects.filter(run_after__gt=timezone.now())
+    assert later.count() == 1
+    assert Notification.objects.filter(destination=binding.destination, attempts=1).count() == 1

@@ -101,9 +101,7 @@ def test_two_workers_share_the_load_acting_and_sending_once(county: County) -> N
         # Deadlines already passed: both sweeps race to escalate them.
         past = timezone.now() - timedelta(minutes=10)
         reqs = [
-            A.do_submit(
-                actor=county["resident1"], hall=hall, text=f"第{i}件", now=past
-            ).pk
+            A.do_submit(actor=county["resident1"], hall=hall, text=f"第{i}件", now=past).pk
             for i in range(10)
             for hall in (county.village, county.village2)
         ]
