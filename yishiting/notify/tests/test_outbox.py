@@ -216,6 +216,7 @@ def test_a_queue_waiting_for_its_retry_has_one_task_for_it_not_one_per_row(
     from django.utils import timezone
 
     settings.NOTIFY_RETRY_SECONDS = 60
+    settings.NOTIFY_RETRY_MAX_SECONDS = 600
     with FakeWeComServer(keys=["k"]) as server:
         binding = robot(county, server.webhook_url("k"))
         server.down("refuse")
