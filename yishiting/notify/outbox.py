@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from yishiting.notify import senders
@@ -257,11 +257,14 @@ def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> 
         # Count the attempt (and renew the lease) before sending: a worker killed during the
         # send leaves the row pending, to be tried again when the lease runs out.
         with transaction.atomic():
-            Notification.objects.filter(pk__in=ids).update(
-                attempts=_plus_one(), next_attempt_at=now
-            )
-            Destination.objects.filter(key=dest.key, lease_token=token).update(
+            renewed = Destination.objects.filter(key=dest.key, lease_token=token).update(
                 lease_until=now + timedelta(seconds=lease_seconds())
+            )
+            if renewed != 1:
+                # The lease ran out and another worker took the queue: leave it to them.
+                return now + timedelta(seconds=1)
+            Notification.objects.filter(pk__in=ids).update(
+                attempts=F("attempts") + 1, next_attempt_at=now
             )
         result = _send(sender, message)
         stamp = timezone.now().timestamp()
@@ -272,12 +275,6 @@ def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> 
         if retry_at is not None:
             return retry_at
     return later
-
-
-def _plus_one():  # type: ignore[no-untyped-def]
-    from django.db.models import F
-
-    return F("attempts") + 1
 
 
 def _send(sender: senders.Sender | None, message: Message) -> DeliveryResult:
