@@ -229,3 +229,21 @@ def test_a_queue_waiting_for_its_retry_has_one_task_for_it_not_one_per_row(
     later = DBTaskResult.objects.filter(run_after__gt=timezone.now(), run_after__lt=soon)
     assert later.count() == 1
     assert Notification.objects.filter(destination=binding.destination, attempts=1).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_worker_whose_lease_was_taken_over_sends_nothing_more(county: County) -> None:
+    from django.utils import timezone
+
+    with FakeWeComServer(keys=["k"]) as server:
+        binding = robot(county, server.webhook_url("k"))
+        submit(county)
+        token = outbox._claim(binding.destination, timezone.now())
+        assert token is not None
+        # Its lease ran out while it was slow; another worker took the queue over.
+        Destination.objects.filter(key=binding.destination).update(lease_token="other")
+        dest = Destination.objects.get(key=binding.destination)
+        rows = list(Notification.objects.filter(destination=binding.destination))
+        assert outbox._send_batch(dest, token, rows) is not None
+    assert server.received == []
+    assert Notification.objects.get(destination=binding.destination).attempts == 0
