@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 
-from bench import ledger, routing, stats, sweep
+from bench import lag, ledger, routing, stats, sweep
 
 if __name__ == "__main__":
     sweep.main()
+    lag.main()
     ledger.main()
     # Statistics: 10k and 100k requests by default (~5 min); BENCH_STATS_SIZES for more.
     stats.main()

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "yishiting.stats",
     "yishiting.open311",
     "yishiting.ledger",
+    "yishiting.notify",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,13 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+
+# Notifications (docs/robots.md): links in messages, retries, worker leases.
+YISHITING_BASE_URL = os.environ.get("YISHITING_BASE_URL", "http://127.0.0.1:8000")
+NOTIFY_MAX_ATTEMPTS = int(os.environ.get("YISHITING_NOTIFY_MAX_ATTEMPTS", 12))
+NOTIFY_RETRY_SECONDS = float(os.environ.get("YISHITING_NOTIFY_RETRY_SECONDS", 2))
+NOTIFY_RETRY_MAX_SECONDS = float(os.environ.get("YISHITING_NOTIFY_RETRY_MAX_SECONDS", 600))
+NOTIFY_LEASE_SECONDS = float(os.environ.get("YISHITING_NOTIFY_LEASE_SECONDS", 60))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CHANNEL_LAYERS = (

@@ -11,4 +11,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("open311/v2/", include("yishiting.open311.urls")),
+    path("notify/", include("yishiting.notify.urls")),
 ]

@@ -124,3 +124,15 @@ def png_bytes(width: int = 64, height: int = 48, color: str = "orange") -> bytes
     out = io.BytesIO()
     Image.new("RGB", (width, height), color).save(out, "PNG")
     return out.getvalue()
+
+
+DEADLINE_COLUMNS = ("respond_by", "claim_by", "resolve_by", "rate_by", "supervise_by")
+
+
+def next_deadline(req):  # type: ignore[no-untyped-def]
+    """The next deadline the sweep will act on, leaving the 50% / 80% warnings aside (they
+    also count in `next_due_at`): every deadline from `next_due_at` on is still pending."""
+    if req.next_due_at is None:
+        return None
+    pending = [d for name in DEADLINE_COLUMNS if (d := getattr(req, name)) and d >= req.next_due_at]
+    return min(pending, default=None)

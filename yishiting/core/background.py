@@ -9,6 +9,7 @@ import threading
 
 from django.conf import settings
 
+from yishiting.notify import housekeeping
 from yishiting.requests import sweep
 
 log = logging.getLogger("yishiting.worker")
@@ -49,6 +50,14 @@ class Background:
         )
         if self.tasks is not None:
             self.threads.append(threading.Thread(target=self.tasks.run, name="tasks", daemon=True))
+            self.threads.append(
+                threading.Thread(
+                    target=housekeeping.run_forever,
+                    args=(self.stopping,),
+                    name="notify-housekeeping",
+                    daemon=True,
+                )
+            )
         for thread in self.threads:
             thread.start()
         return self

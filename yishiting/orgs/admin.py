@@ -222,6 +222,13 @@ class DutyShiftAdmin(admin.ModelAdmin):
     date_hierarchy = "starts_at"
     list_select_related = ("user", "county")
 
+    def changelist_view(self, request, extra_context=None):  # type: ignore[no-untyped-def]
+        """A banner for every coming off-hours stretch nobody is on duty for (14 days)."""
+        from yishiting.notify.admin import duty_gap_banner
+
+        duty_gap_banner(self, request)
+        return super().changelist_view(request, extra_context)
+
 
 @admin.register(CountyRules)
 class CountyRulesAdmin(admin.ModelAdmin):

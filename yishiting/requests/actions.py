@@ -373,7 +373,8 @@ def _clock_fields(
         elif req.next_due_at is not None and d >= req.next_due_at:
             not_acted_on.append(d)
     _warn_unknown_years(cal)
-    new["next_due_at"] = min(not_acted_on, default=None)
+    new["warnings"] = _warnings(req, verb, new, fresh, now, policy, cal, hours, handled_through)
+    new["next_due_at"] = min([*not_acted_on, *(_at(w) for w in new["warnings"])], default=None)
     new["overdue"] = any(d <= now for n, d in active.items() if n in OVERDUE_CLOCKS)
     new["resolve_remaining"] = remaining if to == State.ON_HOLD else None
     # A pending extension request lives until it is decided or the state moves on.
@@ -384,6 +385,114 @@ def _clock_fields(
     else:
         new["extension_until"] = req.extension_until
     return new
+
+
+# Clocks that warn at 50% and at the county's reminder percent (催办, §3.1), and the basis
+# their time runs on (the policy's field, or calendar time).
+WARNING_CLOCKS = {
+    "respond_by": None,
+    "claim_by": "claim_basis",
+    "resolve_by": "resolution_basis",
+    "supervise_by": None,
+    "rate_by": None,
+}
+WARNING_PERCENT = 50
+
+
+def _at(warning: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(warning["at"])
+
+
+def _warnings(
+    req: Request,
+    verb: Verb,
+    new: dict[str, Any],
+    fresh: set[str],
+    now: datetime,
+    policy: ClockPolicy,
+    cal: clocks.WorkCalendar,
+    hours: clocks.WorkingHours,
+    handled_through: datetime | None,
+) -> list[dict[str, Any]]:
+    """The 50% and 80% warnings still to give for the clocks after this change: kept for a
+    clock whose deadline did not move, computed afresh for a clock that (re)started."""
+    out: list[dict[str, Any]] = []
+    for w in req.warnings or []:
+        deadline = new.get(w["clock"])
+        if w["clock"] in fresh or deadline is None:
+            continue
+        if datetime.fromisoformat(w["deadline"]) != deadline or deadline <= now:
+            continue
+        if handled_through is not None and _at(w) <= handled_through:
+            continue  # the sweep is acting at or past it: the breach says more
+        out.append(w)
+    county = req.hall.county_code if req.hall_id else ""
+    percents = sorted({WARNING_PERCENT, CountyRules.for_county(county).reminder_percent})
+    for name in sorted(fresh):
+        deadline = new.get(name)
+        if name not in WARNING_CLOCKS or deadline is None or deadline <= now:
+            continue
+        field = WARNING_CLOCKS[name]
+        basis = clocks.Basis(getattr(policy, field) if field else clocks.Basis.CALENDAR)
+        total = clocks.elapsed(now, deadline, basis, cal, hours)
+        used = 0
+        if name == "resolve_by" and verb == Verb.RESUME:
+            total = max(policy.resolution_seconds, req.resolve_remaining or 0)
+            used = total - (req.resolve_remaining or 0)
+        for pct in percents:
+            offset = -(-total * pct // 100) - used  # ceiling: never before the percent
+            if offset <= 0:
+                continue
+            at = clocks.add(now, offset, basis, cal, hours)
+            if now < at < deadline:
+                out.append(
+                    {
+                        "clock": name,
+                        "pct": pct,
+                        "at": at.isoformat(),
+                        "deadline": deadline.isoformat(),
+                    }
+                )
+    out.sort(key=lambda w: (_at(w), w["clock"], w["pct"]))
+    return out
+
+
+def do_warn(req: Request | int, *, now: datetime | None = None) -> Request:
+    """The sweep gives the warnings that are due (50% / 80% of a clock) to the handler: one
+    per clock (the highest level reached), recorded as notification rows whose idempotency
+    keys make a second sweep's attempt a no-op. The request's version is not bumped: a
+    warning changes nothing a person acts on, so it must not make their action a conflict."""
+    from yishiting.notify import rules as notify_rules
+
+    now = now or timezone.now()
+    req = load_request(req)
+    due_at = req.next_due_at
+    if due_at is None or due_at > now:
+        return req
+    due = [w for w in req.warnings if _at(w) <= now]
+    rest = [w for w in req.warnings if _at(w) > now]
+    latest: dict[str, dict[str, Any]] = {}
+    for w in due:
+        if datetime.fromisoformat(w["deadline"]) > now and (
+            w["clock"] not in latest or w["pct"] > latest[w["clock"]]["pct"]
+        ):
+            latest[w["clock"]] = w
+    running = running_clocks(State(req.status), req.pending_review) | {"supervise_by"}
+    pending = [
+        d
+        for n in running
+        if n != "reopen_until" and (d := getattr(req, n)) is not None and d >= due_at
+    ]
+    next_due = min([*pending, *(_at(w) for w in rest)], default=None)
+    with transaction.atomic():
+        updated = Request.objects.filter(pk=req.pk, version=req.version, next_due_at=due_at).update(
+            warnings=rest, next_due_at=next_due
+        )
+        if updated != 1:
+            raise ConflictError(f"request {req.pk} was changed by someone else; reload it")
+        notify_rules.for_warnings(req, list(latest.values()), now)
+    req.warnings, req.next_due_at = rest, next_due
+    return req
 
 
 # --- the one write path -----------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from yishiting.notify import rules as notify_rules
 from yishiting.stats import rollups as stats_rollups
 
 if TYPE_CHECKING:
@@ -21,3 +22,4 @@ def after_event(event: Event, before: Request | None, after: Request) -> None:
     """Run every subsystem's reaction to `event`. `before` is the request as it was (None for
     a submission), `after` as it is now; neither may be saved here."""
     stats_rollups.on_event(event, before, after)
+    notify_rules.for_event(event, before, after)

@@ -125,6 +125,9 @@ class Request(models.Model):
     # The earliest deadline not yet acted on: the sweep reads only rows where this has passed.
     next_due_at = models.DateTimeField(_("下一时限"), null=True, blank=True)
     overdue = models.BooleanField(_("超时"), default=False)
+    # Warnings still to give at 50% and 80% of the running clocks, earliest first: each
+    # {"clock", "pct", "at", "deadline"}; the earliest `at` also counts in next_due_at.
+    warnings = models.JSONField(_("待发提醒"), default=list, blank=True)
 
     # A decision the request waits for without changing state (docs/handling-rules.md).
     pending_review = models.CharField(

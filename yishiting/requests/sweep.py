@@ -35,20 +35,25 @@ def due_ids(now: datetime, limit: int = 200) -> list[int]:
     )
 
 
-def handle(pk: int, now: datetime) -> bool:
-    """Act on the earliest due deadline of one request; False if someone else already did."""
+def handle(pk: int, now: datetime) -> str:
+    """Act on the earliest due deadline (or 50% / 80% warning) of one request: "acted",
+    "warned", or "" if someone else already did."""
     try:
         req = actions.load_request(pk)
     except ActionError:
-        return False
+        return ""
     due_at = req.next_due_at
     if due_at is None or due_at > now:
-        return False
+        return ""
     status = State(req.status)
     running = set(CLOCKS_BY_STATE[status]) | ({"supervise_by"} if status in OPEN else set())
     clocks_due = [name for name in sorted(running) if getattr(req, name) == due_at]
     clocks_due += actions.part_clocks_due(req, due_at)  # assisting departments' own clocks
     try:
+        if not clocks_due:
+            # A 50% / 80% warning, not a deadline (actions._warnings).
+            actions.do_warn(req, now=now)
+            return "warned"
         if "respond_by" in clocks_due and status == State.SUBMITTED:
             # A missed first response escalates on its own (§4).
             # A supervision order due at the same instant stays due: the next turn records
@@ -62,30 +67,38 @@ def handle(pk: int, now: datetime) -> bool:
     except ActionError as exc:
         # Conflict: another sweep or a person changed it first; the next pass sees the result.
         log.info("request %s: %s", pk, exc.message)
-        return False
-    return True
+        return ""
+    return "acted"
 
 
 # A guard: a request runs at most two clocks at once (its state's own and a supervision
-# order), so a few turns per request in one pass always suffice.
-MAX_DUE_PER_REQUEST = 8
+# order), each with two warnings, so a few turns per request in one pass always suffice.
+MAX_DUE_PER_REQUEST = 16
 
 
-def run_once(now: datetime | None = None, limit: int = 200) -> int:
-    """One pass over the due items; returns how many deadlines were acted on.
+def run_pass(now: datetime | None = None, limit: int = 200) -> tuple[int, int]:
+    """One pass over the due items: (deadlines acted on, warnings given).
 
     A request can have several clocks run out by `now` (a supervision order and the state's
     own clock, or a sweep that was down for a while): each is acted on, earliest first, so
     that after the pass nothing due by `now` is left.
     """
     now = now or timezone.now()
-    acted = 0
+    acted = warned = 0
     for pk in due_ids(now, limit):
         for _ in range(MAX_DUE_PER_REQUEST):
-            if not handle(pk, now):
+            outcome = handle(pk, now)
+            if not outcome:
                 break
-            acted += 1
-    return acted
+            acted += outcome == "acted"
+            warned += outcome == "warned"
+    return acted, warned
+
+
+def run_once(now: datetime | None = None, limit: int = 200) -> int:
+    """One pass over the due items; returns how many deadlines were acted on (warnings
+    given on the way are not counted)."""
+    return run_pass(now, limit)[0]
 
 
 def run_forever(stop: threading.Event) -> None:
@@ -93,7 +106,7 @@ def run_forever(stop: threading.Event) -> None:
     log.info("deadline sweep started")
     while not stop.is_set():
         try:
-            acted = run_once()
+            acted = sum(run_pass())
         except Exception:  # a database hiccup must not kill the sweep
             log.exception("sweep pass failed")
             acted = 0

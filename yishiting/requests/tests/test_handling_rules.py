@@ -26,7 +26,7 @@ from yishiting.requests import actions as A
 from yishiting.requests import sweep
 from yishiting.requests.clocks import LOCAL_TZ
 from yishiting.requests.models import Event, Request
-from yishiting.testing import County
+from yishiting.testing import County, next_deadline
 
 pytestmark = pytest.mark.django_db
 
@@ -768,7 +768,7 @@ def test_redo_of_department_work(county: County) -> None:
         "",
         until,
     )
-    assert r.next_due_at == until and r.rate_by is None
+    assert next_deadline(r) == until and r.rate_by is None
     assert last(r).data["decision"] == "redo"
     # the handler fixes it again and the reporter rates the new result
     r = A.do_resolve(r.pk, actor=county["dept1"], note="已彻底疏通", now=at(days=1))

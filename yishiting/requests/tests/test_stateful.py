@@ -1157,7 +1157,14 @@ class CaseMachine(RuleBasedStateMachine):
                 assert r.extension_until > r.resolve_by
             if r.next_due_at is not None:
                 set_deadlines = [getattr(r, f) for f in (*DEADLINE_FIELDS, "supervise_by")]
-                assert r.next_due_at in set_deadlines + part_deadlines
+                # or a 50% / 80% warning of a running clock, due before its deadline
+                warning_at = {datetime.fromisoformat(w["at"]): w for w in r.warnings}
+                assert (
+                    r.next_due_at in set_deadlines + part_deadlines or r.next_due_at in warning_at
+                )
+                for w in r.warnings:
+                    assert getattr(r, w["clock"]) == datetime.fromisoformat(w["deadline"])
+                    assert datetime.fromisoformat(w["at"]) < getattr(r, w["clock"])
             # followers as §3 says: reporter, co-signers, followers of merged duplicates
             followers = set(
                 Follower.objects.filter(request=r).values_list("user__username", flat=True)

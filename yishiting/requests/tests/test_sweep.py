@@ -14,7 +14,7 @@ from yishiting.requests import actions as A
 from yishiting.requests import clocks, sweep
 from yishiting.requests.clocks import LOCAL_TZ
 from yishiting.requests.models import Event, Request
-from yishiting.testing import County, png_bytes
+from yishiting.testing import County, next_deadline, png_bytes
 
 # Tuesday 2025-06-10, 09:00 in the county: an ordinary working week.
 T0 = datetime(2025, 6, 10, 9, 0, tzinfo=LOCAL_TZ)
@@ -68,7 +68,7 @@ def resolved(c: County, now: datetime) -> Request:
 
 def test_missed_first_response_escalates_at_exactly_respond_by(county: County) -> None:
     r = submitted(county)
-    assert r.respond_by == at(5) == r.next_due_at
+    assert r.respond_by == at(5) == next_deadline(r)
     assert sweep.run_once(now=at(5) - SECOND) == 0
     assert Request.objects.get(pk=r.pk).status == "submitted"
 
@@ -85,7 +85,7 @@ def test_missed_first_response_escalates_at_exactly_respond_by(county: County) -
     # the automatic escalation is not a response by a person
     assert r.first_responded_at is None
     # the parent's clock now runs from the escalation
-    assert r.respond_by == at(10) == r.next_due_at
+    assert r.respond_by == at(10) == next_deadline(r)
 
     # a second pass at the same time finds nothing left to do
     assert sweep.run_once(now=at(5)) == 0
@@ -104,7 +104,7 @@ def test_missed_parent_response_is_one_breach_and_overdue(county: County) -> Non
     assert sweep.run_once(now=at(6)) == 1
     r.refresh_from_db()
     # no further automatic escalation: the parent's miss is recorded, the request stays put
-    assert (r.status, r.hall_id, r.overdue, r.next_due_at) == (
+    assert (r.status, r.hall_id, r.overdue, next_deadline(r)) == (
         "escalated",
         county.township.pk,
         True,
@@ -143,7 +143,7 @@ def test_missed_claim_clock_breaches(county: County) -> None:
         calendar(),
         county.dept2.hours(),
     )
-    assert r.claim_by == expected == r.next_due_at
+    assert r.claim_by == expected == next_deadline(r)
     assert sweep.run_once(now=expected - SECOND) == 0
     assert sweep.run_once(now=expected) == 1
     r.refresh_from_db()
@@ -162,12 +162,12 @@ def test_claimed_request_past_resolve_by_breaches(county: County) -> None:
         county.dept.hours(),
     )
     assert due == datetime(2025, 6, 13, 9, 0, tzinfo=LOCAL_TZ)  # 3 working days: Friday
-    assert r.resolve_by == due == r.next_due_at and not r.overdue
+    assert r.resolve_by == due == next_deadline(r) and not r.overdue
 
     assert sweep.run_once(now=due - SECOND) == 0
     assert sweep.run_once(now=due) == 1
     r.refresh_from_db()
-    assert (r.status, r.overdue, r.next_due_at, r.resolve_by) == ("claimed", True, None, due)
+    assert (r.status, r.overdue, next_deadline(r), r.resolve_by) == ("claimed", True, None, due)
     breach = last(r)
     assert (breach.verb, breach.actor_id, breach.from_status, breach.to_status) == (
         "breach",
@@ -192,7 +192,7 @@ def test_hold_pauses_the_resolution_clock(county: County) -> None:
     r = A.do_hold(r, actor=county["dept1"], reason="等待电力部门停电配合", now=hold_at)
     remaining = clocks.elapsed(hold_at, due, basis, calendar(), county.dept.hours())
     assert remaining > 0
-    assert (r.status, r.resolve_by, r.resolve_remaining, r.next_due_at) == (
+    assert (r.status, r.resolve_by, r.resolve_remaining, next_deadline(r)) == (
         "on_hold",
         None,
         remaining,
@@ -206,7 +206,7 @@ def test_hold_pauses_the_resolution_clock(county: County) -> None:
     resume_at = datetime(2025, 6, 20, 10, 0, tzinfo=LOCAL_TZ)  # the Friday after
     r = A.do_resume(r, actor=county["dept1"], now=resume_at)
     new_due = clocks.add(resume_at, remaining, basis, calendar(), county.dept.hours())
-    assert (r.status, r.resolve_by, r.next_due_at, r.resolve_remaining) == (
+    assert (r.status, r.resolve_by, next_deadline(r), r.resolve_remaining) == (
         "claimed",
         new_due,
         new_due,
@@ -231,7 +231,7 @@ def test_local_hold_and_resume_go_back_to_in_progress(county: County) -> None:
     # 3 working days from Tuesday 09:01, less the 59 minutes used before the hold, counted
     # again from Wednesday 09:00: Friday's end, the weekend, Monday 08:01.
     assert due == datetime(2025, 6, 13, 9, 1, tzinfo=LOCAL_TZ)
-    assert r.resolve_by == datetime(2025, 6, 16, 8, 1, tzinfo=LOCAL_TZ) == r.next_due_at
+    assert r.resolve_by == datetime(2025, 6, 16, 8, 1, tzinfo=LOCAL_TZ) == next_deadline(r)
 
 
 def test_approved_extension_moves_resolve_by_and_denied_does_not(county: County) -> None:
@@ -241,7 +241,7 @@ def test_approved_extension_moves_resolve_by_and_denied_does_not(county: County)
     r = A.do_extend(r, actor=county["dept1"], until=until, reason="需采购配件", now=at(hours=2))
     assert (r.resolve_by, r.extension_until) == (due, until)
     r = A.do_approve_extension(r, actor=county["dispatcher1"], now=at(hours=3))
-    assert (r.resolve_by, r.extension_until, r.next_due_at) == (until, None, until)
+    assert (r.resolve_by, r.extension_until, next_deadline(r)) == (until, None, until)
     assert sweep.run_once(now=due) == 0  # the old deadline no longer counts
     r.refresh_from_db()
     assert not r.overdue
@@ -280,7 +280,7 @@ def test_the_dispatcher_decides_extensions_for_the_assignment_halls_own_work(
         with pytest.raises(A.ForbiddenError):
             A.do_approve_extension(r, actor=county[nobody], now=at(7))
     r = A.do_approve_extension(r, actor=county["dispatcher1"], now=at(7))
-    assert (r.resolve_by, r.next_due_at) == (until, until)
+    assert (r.resolve_by, next_deadline(r)) == (until, until)
 
 
 # --- rating window --------------------------------------------------------------------------
@@ -288,13 +288,13 @@ def test_the_dispatcher_decides_extensions_for_the_assignment_halls_own_work(
 
 def test_rating_window_end_closes_as_unrated(county: County) -> None:
     r = resolved(county, at(10))
-    assert r.rate_by == at(10, days=7) == r.next_due_at
+    assert r.rate_by == at(10, days=7) == next_deadline(r)
     assert sweep.run_once(now=at(10, days=7) - SECOND) == 0
     assert sweep.run_once(now=at(10, days=7)) == 1
     r.refresh_from_db()
     assert (r.status, r.closed_at, r.rating, r.overdue) == ("closed", at(10, days=7), "", False)
     assert r.reopen_until == at(10, days=37)
-    assert r.next_due_at is None  # the reopen window is not a deadline to act on
+    assert next_deadline(r) is None  # the reopen window is not a deadline to act on
     close = last(r)
     assert (close.verb, close.actor_id, close.data) == ("close", None, {"unrated": True})
     assert sweep.run_once(now=at(10, days=60)) == 0
@@ -323,13 +323,13 @@ def test_supervision_deadline_breaches_on_its_own(county: County) -> None:
     r = A.do_supervise(
         r, actor=county["leader1"], until=at(hours=2), note="限两小时内处理", now=at(30)
     )
-    assert (r.supervise_by, r.next_due_at) == (at(hours=2), at(hours=2))
+    assert (r.supervise_by, next_deadline(r)) == (at(hours=2), at(hours=2))
     assert sweep.run_once(now=at(hours=2)) == 1
     r.refresh_from_db()
     assert (r.status, r.overdue, r.resolve_by) == ("claimed", True, resolve_by)
     assert last(r).data == {"clocks": ["supervise_by"]}
     # the resolution clock is still pending on its own
-    assert r.next_due_at == resolve_by
+    assert next_deadline(r) == resolve_by
     assert sweep.run_once(now=resolve_by) == 1
     assert last(r).data == {"clocks": ["resolve_by"]}
 
@@ -356,7 +356,7 @@ def test_several_clocks_due_at_once_are_all_acted_on_in_one_pass(county: County)
         {"clocks": ["supervise_by"]},
         {"clocks": ["resolve_by"]},
     ]
-    assert r.next_due_at is None and r.overdue
+    assert next_deadline(r) is None and r.overdue
     # and a submitted request with a supervision order earlier than its first response
     s = submitted(county, at(days=8))
     A.do_supervise(s, actor=county["leader1"], until=at(1, days=8), now=at(0.5, days=8))
@@ -364,7 +364,7 @@ def test_several_clocks_due_at_once_are_all_acted_on_in_one_pass(county: County)
     assert [e.verb for e in events(s)] == ["submit", "supervise", "breach", "escalate"]
     s.refresh_from_db()
     # the parent's clock starts when the sweep escalates, not when the first response was due
-    assert (s.status, s.respond_by, s.next_due_at) == ("escalated", at(5, days=9), at(5, days=9))
+    assert (s.status, s.respond_by, next_deadline(s)) == ("escalated", at(5, days=9), at(5, days=9))
     assert not Request.objects.filter(next_due_at__lte=at(days=9)).exists()
 
 

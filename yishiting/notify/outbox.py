@@ -1,0 +1,362 @@
+"""The transactional outbox: write notifications with the event, deliver them afterwards.
+
+`write` is called inside the event's transaction: the rows and the django-tasks task that
+delivers them (django-tasks-db keeps it in the same database) commit or roll back with the
+event, so a notification is never sent for an event that did not happen nor lost for one that
+did. `deliver(key)` empties one destination's queue in id order (so in order per request):
+it first leases the destination with a conditional update, so two workers never send from the
+same queue at once, and marks each row sent in its own transaction right after the send.
+
+Failures: a transient one holds the whole destination back with exponential backoff (the rows
+keep their order) and the task re-enqueues itself with `run_after`; after
+`NOTIFY_MAX_ATTEMPTS` tries a row is dead (listed for admins, who may retry it). A robot that
+has no room under its rate limit gets the waiting rows folded into digests (`ratelimit.plan`).
+
+Towards robots delivery is at least once: a worker killed after the robot took a message but
+before its row was marked sent sends it again when the lease runs out (robots have no
+idempotency key). Everything else is exactly once as seen from this database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from yishiting.notify import senders
+from yishiting.notify.channels.base import DeliveryResult, Message
+from yishiting.notify.models import Destination, Notification, NotifyChannel, NotifyStatus
+from yishiting.notify.ratelimit import LIMITS, plan
+
+log = logging.getLogger("yishiting.notify")
+
+BATCH = 100
+
+_muted: contextvars.ContextVar[bool] = contextvars.ContextVar("notify_muted", default=False)
+
+
+@contextlib.contextmanager
+def muted() -> Iterator[None]:
+    """Write no notifications inside this block (seeding a demo's past must not notify)."""
+    token = _muted.set(True)
+    try:
+        yield
+    finally:
+        _muted.reset(token)
+
+
+def is_muted() -> bool:
+    """Whether notifications are muted here (`muted`)."""
+    return _muted.get()
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A notification to write: who gets it, how, what it says, and its idempotency key."""
+
+    channel: str
+    destination: str
+    title: str
+    body: str
+    url: str
+    key: str
+    kind: str
+    user_id: int | None = None
+    binding_id: int | None = None
+
+
+def _setting(name: str, default: float) -> float:
+    return float(getattr(settings, name, default))
+
+
+def lease_seconds() -> float:
+    """How long a worker holds a destination before another may take over (a killed worker)."""
+    return _setting("NOTIFY_LEASE_SECONDS", 60)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before try number `attempts + 1`: doubling from the base, capped."""
+    base = _setting("NOTIFY_RETRY_SECONDS", 2)
+    cap = _setting("NOTIFY_RETRY_MAX_SECONDS", 600)
+    return float(min(cap, base * 2 ** max(attempts - 1, 0)))
+
+
+def write(
+    items: Iterable[Outgoing],
+    *,
+    now: datetime,
+    request_id: int | None = None,
+    event_id: int | None = None,
+) -> int:
+    """Write the notifications (skipping keys already written) and enqueue their delivery;
+    call inside the transaction of what caused them. Returns how many were new."""
+    if is_muted():
+        return 0
+    rows = []
+    for item in items:
+        in_app = item.channel == NotifyChannel.IN_APP
+        rows.append(
+            Notification(
+                request_id=request_id,
+                event_id=event_id,
+                kind=item.kind,
+                channel=item.channel,
+                user_id=item.user_id,
+                binding_id=item.binding_id,
+                destination=item.destination,
+                title=item.title[:200],
+                body=item.body,
+                url=item.url[:300],
+                idempotency_key=item.key[:200],
+                # The in-app inbox is this table: an in-app row is delivered once written
+                # (open pages are pushed to by the pages' own after-commit hook).
+                status=NotifyStatus.SENT if in_app else NotifyStatus.PENDING,
+                sent_at=now if in_app else None,
+                next_attempt_at=None if in_app else now,
+                created_at=now,
+            )
+        )
+    if not rows:
+        return 0
+    keys = [r.idempotency_key for r in rows]
+    existing = set(
+        Notification.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    fresh = [r for r in rows if r.idempotency_key not in existing]
+    # ignore_conflicts: a concurrent writer of the same key (two sweeps) wins quietly.
+    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    for key in sorted({r.destination for r in fresh if r.status == NotifyStatus.PENDING}):
+        enqueue(key)
+    return len(fresh)
+
+
+def enqueue(key: str, run_after: datetime | None = None) -> None:
+    """Queue a delivery task for one destination (in the caller's transaction)."""
+    from yishiting.notify.tasks import deliver_task
+
+    task = deliver_task if run_after is None else deliver_task.using(run_after=run_after)
+    task.enqueue(key)
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+def _claim(key: str, now: datetime) -> str | None:
+    """Lease the destination; the token, or None when another worker holds it."""
+    with contextlib.suppress(IntegrityError):  # created by a concurrent worker just now
+        Destination.objects.get_or_create(key=key)
+    token = secrets.token_hex(8)
+    until = now + timedelta(seconds=lease_seconds())
+    taken = (
+        Destination.objects.filter(key=key)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .update(lease_until=until, lease_token=token)
+    )
+    return token if taken == 1 else None
+
+
+def _release(key: str, token: str) -> None:
+    Destination.objects.filter(key=key, lease_token=token).update(lease_until=None, lease_token="")
+
+
+def _message(row: Notification) -> Message:
+    return Message.markdown(row.title, row.body or row.title, url=row.url)
+
+
+def deliver(key: str) -> str:
+    """Send what is due in one destination's queue; says what happened ("busy", "idle",
+    "waiting" for a retry or the rate limit, ...). Re-enqueues itself when rows must wait."""
+    now = timezone.now()
+    token = _claim(key, now)
+    if token is None:
+        # Another worker is sending from this queue; look again in a moment, in case it
+        # finished just before this row was written (one such look-again task per queue).
+        again = now + timedelta(seconds=1)
+        if Notification.objects.filter(
+            destination=key, status=NotifyStatus.PENDING
+        ).exists() and _schedule(key, again, now):
+            enqueue(key, run_after=again)
+        return "busy"
+    wait_until: datetime | None = None
+    outcome = "idle"
+    try:
+        while True:
+            dest = Destination.objects.get(key=key)
+            now = timezone.now()
+            if dest.next_attempt_at is not None and dest.next_attempt_at > now:
+                wait_until, outcome = dest.next_attempt_at, "waiting"
+                break
+            rows = list(
+                Notification.objects.filter(destination=key, status=NotifyStatus.PENDING)
+                .select_related("user", "binding")
+                .order_by("id")[:BATCH]
+            )
+            if not rows:
+                break
+            wait_until = _send_batch(dest, token, rows)
+            if wait_until is not None:
+                outcome = "waiting"
+                break
+            outcome = "sent"
+    finally:
+        _release(key, token)
+    if wait_until is not None and _schedule(key, wait_until, timezone.now()):
+        enqueue(key, run_after=wait_until)
+    return outcome
+
+
+def _schedule(key: str, at: datetime, now: datetime) -> bool:
+    """Claim the right to queue the task that tries `key` again at `at`: False when one is
+    already queued for then or sooner (many waiting rows, one task)."""
+    return (
+        Destination.objects.filter(key=key)
+        .filter(Q(next_task_at__isnull=True) | Q(next_task_at__lt=now) | Q(next_task_at__gt=at))
+        .update(next_task_at=at)
+        == 1
+    )
+
+
+def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> datetime | None:
+    """Send one batch in order; returns when to try again if some rows must wait."""
+    by_id = {r.pk: r for r in rows}
+    sender = senders.for_row(rows[0])
+    limits = LIMITS.get(rows[0].channel)
+    clock = timezone.now().timestamp()
+    horizon = max((w.seconds for w in limits.windows), default=0) if limits else 0
+    sent_log = [t for t in dest.sent_log if t > clock - horizon] if limits else []
+    if limits is not None:
+        the_plan = plan(
+            [(r.pk, _message(r)) for r in rows],
+            limits,
+            sent_log,
+            clock,
+            blocked_until=dest.blocked_until,
+        )
+        sends = [(list(s.keys), s.message) for s in the_plan.sends]
+        later = (
+            datetime.fromtimestamp(the_plan.wait_until, tz=timezone.get_current_timezone())
+            if the_plan.wait_until is not None
+            else None
+        )
+    else:
+        sends = [([r.pk], _message(r)) for r in rows]
+        later = None
+    for ids, message in sends:
+        now = timezone.now()
+        # Count the attempt (and renew the lease) before sending: a worker killed during the
+        # send leaves the row pending, to be tried again when the lease runs out.
+        with transaction.atomic():
+            renewed = Destination.objects.filter(key=dest.key, lease_token=token).update(
+                lease_until=now + timedelta(seconds=lease_seconds())
+            )
+            if renewed != 1:
+                # The lease ran out and another worker took the queue: leave it to them.
+                return now + timedelta(seconds=1)
+            Notification.objects.filter(pk__in=ids).update(
+                attempts=F("attempts") + 1, next_attempt_at=now
+            )
+        result = _send(sender, message)
+        stamp = timezone.now().timestamp()
+        if limits is not None:
+            sent_log.append(stamp)
+        attempts = max(by_id[i].attempts for i in ids) + 1
+        retry_at = _record(dest, ids, result, attempts, sent_log, limits is not None)
+        if retry_at is not None:
+            return retry_at
+    return later
+
+
+def _send(sender: senders.Sender | None, message: Message) -> DeliveryResult:
+    if sender is None:
+        return DeliveryResult.permanent("the recipient has no address for this channel")
+    try:
+        return sender.send(message)
+    except Exception as exc:  # a sender's bug must not wedge the queue
+        log.exception("sender failed")
+        return DeliveryResult.transient(f"{type(exc).__name__}: {exc}")
+
+
+def _record(
+    dest: Destination,
+    ids: list[int],
+    result: DeliveryResult,
+    attempts: int,
+    sent_log: list[float],
+    robot: bool,
+) -> datetime | None:
+    """Mark the rows of one send; the retry time when the queue must wait."""
+    now = timezone.now()
+    rows = Notification.objects.filter(pk__in=ids)
+    with transaction.atomic():
+        if robot:
+            Destination.objects.filter(key=dest.key).update(sent_log=sent_log[-200:])
+        if result.ok:
+            digest = secrets.token_hex(8) if len(ids) > 1 else ""
+            rows.update(status=NotifyStatus.SENT, sent_at=now, last_error="", digest=digest)
+            return None
+        error = result.error[:500]
+        max_attempts = int(_setting("NOTIFY_MAX_ATTEMPTS", 12))
+        if not result.retry or attempts >= max_attempts:
+            log.warning("notification %s dead after %s tries: %s", ids, attempts, error)
+            rows.update(status=NotifyStatus.DEAD, last_error=error)
+            return None
+        delay = backoff(attempts)
+        if result.retry_after is not None:
+            delay = max(delay, result.retry_after)
+        retry_at = now + timedelta(seconds=delay)
+        blocked = now.timestamp() + delay if result.rate_limited else None
+        rows.update(last_error=error, next_attempt_at=retry_at)
+        Destination.objects.filter(key=dest.key).update(
+            next_attempt_at=retry_at, blocked_until=blocked
+        )
+        return retry_at
+
+
+def recover(now: datetime | None = None) -> int:
+    """Re-enqueue destinations whose due rows nobody is sending (a worker killed mid-delivery
+    leaves its task marked running forever); returns how many were re-enqueued."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=lease_seconds())
+    keys = set(
+        Notification.objects.filter(status=NotifyStatus.PENDING, next_attempt_at__lte=stale)
+        .values_list("destination", flat=True)
+        .distinct()[:500]
+    )
+    if not keys:
+        return 0
+    free = Destination.objects.filter(key__in=keys).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now)
+    )
+    free_keys = set(free.values_list("key", flat=True)) | (
+        keys - set(Destination.objects.filter(key__in=keys).values_list("key", flat=True))
+    )
+    with transaction.atomic():
+        for key in sorted(free_keys):
+            enqueue(key)
+    return len(free_keys)
+
+
+def retry(rows: Iterable[Notification]) -> int:
+    """An admin's retry of dead rows: pending again, from the first try."""
+    now = timezone.now()
+    ids = [r.pk for r in rows if r.status == NotifyStatus.DEAD]
+    with transaction.atomic():
+        Notification.objects.filter(pk__in=ids).update(
+            status=NotifyStatus.PENDING, attempts=0, next_attempt_at=now, last_error=""
+        )
+        keys = set(Notification.objects.filter(pk__in=ids).values_list("destination", flat=True))
+        Destination.objects.filter(key__in=keys).update(next_attempt_at=None)
+        for key in sorted(keys):
+            enqueue(key)
+    return len(ids)

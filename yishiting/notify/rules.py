@@ -1,0 +1,286 @@
+"""Who is told what (PRODUCT.md §4): one function per kind of event, all in this module.
+
+- submit → the hall's liaisons (in-app) and the hall's robots; off-hours also the duty officer;
+- escalate → the staff of the hall it climbed to (and its robots); an automatic escalation
+  after a missed first response is a breach: the duty officer too;
+- dispatch (and a re-dispatch after a return) → the department's officers and robots;
+  off-hours the duty officer, who must forward within 5 minutes;
+- resolve → the reporter and every co-signer (in-app and SMS);
+- breach → the next level up and the duty officer (in-app and SMS);
+- supervise → the handler; a 50% / 80% warning → the handler;
+- a close without a rating → a return visit (回访) for the first hall's liaisons;
+- return → the dispatchers; reopen → the handler; 不满意 → whoever reviews it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from yishiting.notify import duty, outbox
+from yishiting.notify.models import NotifyChannel, RobotBinding
+from yishiting.notify.outbox import Outgoing
+from yishiting.orgs.models import Hall, HallKind, Membership, Role, User
+from yishiting.orgs.scope import escalation_target
+from yishiting.requests.models import Event, Request
+from yishiting.requests.states import State, Verb
+
+IN_APP = (NotifyChannel.IN_APP,)
+URGENT = (NotifyChannel.IN_APP, NotifyChannel.SMS)
+
+CLOCK_LABELS = {
+    "respond_by": "响应",
+    "claim_by": "签收",
+    "resolve_by": "办结",
+    "supervise_by": "督办",
+    "rate_by": "评价",
+}
+
+
+def link(req: Request) -> str:
+    """The request's page, absolute (robots and SMS need the host)."""
+    base = str(getattr(settings, "YISHITING_BASE_URL", "") or "").rstrip("/")
+    return f"{base}/r/{req.pk}" if base.startswith(("http://", "https://")) else ""
+
+
+def _when(at: datetime | None) -> str:
+    return timezone.localtime(at).strftime("%m-%d %H:%M") if at else ""
+
+
+# --- who -------------------------------------------------------------------------------------
+
+
+def staff_of(hall: Hall) -> list[User]:
+    """Who answers for a hall: its liaisons and managers; the dispatchers of an assignment hall."""
+    roles = [Role.DISPATCHER] if hall.kind == HallKind.ASSIGNMENT else [Role.LIAISON, Role.MANAGER]
+    rows = Membership.objects.filter(hall=hall, role__in=roles).select_related("user")
+    return _unique(m.user for m in rows)
+
+
+def dispatchers(county_code: str) -> list[User]:
+    """The county's dispatchers (交办员)."""
+    rows = Membership.objects.filter(
+        role=Role.DISPATCHER, hall__path__startswith=f"/{county_code}/"
+    ).select_related("user")
+    return _unique(m.user for m in rows)
+
+
+def officers(department_id: int | None) -> list[User]:
+    """A department's officers."""
+    if department_id is None:
+        return []
+    rows = Membership.objects.filter(
+        role=Role.DEPARTMENT, department_id=department_id
+    ).select_related("user")
+    return _unique(m.user for m in rows)
+
+
+def handlers(req: Request) -> list[User]:
+    """Whoever holds the request now: the department's officers, else the hall's staff."""
+    if req.department_id is not None and req.status in (
+        State.DISPATCHED,
+        State.CLAIMED,
+        State.ON_HOLD,
+        State.RESOLVED,
+    ):
+        return officers(req.department_id)
+    return staff_of(req.hall)
+
+
+def next_level(req: Request) -> list[User]:
+    """Who is above the current handler: the dispatchers over a department, the parent hall's
+    staff over a hall, the county's leaders over the assignment hall."""
+    if req.department_id is not None:
+        return dispatchers(req.hall.county_code)
+    if req.hall.kind == HallKind.ASSIGNMENT:
+        rows = Membership.objects.filter(
+            role=Role.LEADER, hall__code=req.hall.county_code
+        ).select_related("user")
+        return _unique(m.user for m in rows)
+    up = escalation_target(req.hall)
+    return staff_of(up) if up is not None else []
+
+
+def followers(req: Request) -> list[User]:
+    """The reporter and everyone following: co-signers and reporters of merged duplicates."""
+    users: list[User] = []
+    if req.reporter is not None:
+        users.append(req.reporter)
+    users += list(User.objects.filter(following__request=req).order_by("following__id"))
+    return _unique(users)
+
+
+def robots(*, hall: Hall | None = None, department_id: int | None = None) -> list[RobotBinding]:
+    """The enabled robots of a hall or a department."""
+    q = Q(hall=hall) if hall is not None else Q(department_id=department_id)
+    return list(RobotBinding.objects.filter(q, enabled=True).order_by("id"))
+
+
+def _unique(users: Iterable[User]) -> list[User]:
+    return list({u.pk: u for u in users}.values())
+
+
+# --- what ------------------------------------------------------------------------------------
+
+
+class Batch:
+    """The notifications one event causes, with keys derived from the event."""
+
+    def __init__(self, key: str, req: Request, kind: str) -> None:
+        self.key = key
+        self.req = req
+        self.kind = kind
+        self.items: list[Outgoing] = []
+
+    def users(
+        self,
+        users: Iterable[User],
+        title: str,
+        body: str,
+        channels: tuple[str, ...] = IN_APP,
+        kind: str = "",
+    ) -> None:
+        for user in users:
+            for channel in channels:
+                if channel == NotifyChannel.SMS and not user.phone:
+                    continue
+                self.items.append(
+                    Outgoing(
+                        channel=channel,
+                        destination=f"{channel}:user:{user.pk}",
+                        title=title,
+                        body=body,
+                        url=link(self.req),
+                        key=f"{self.key}:{kind or self.kind}:{channel}:u{user.pk}",
+                        kind=kind or self.kind,
+                        user_id=user.pk,
+                    )
+                )
+
+    def robots(self, bindings: Iterable[RobotBinding], title: str, body: str) -> None:
+        for binding in bindings:
+            self.items.append(
+                Outgoing(
+                    channel=binding.kind,
+                    destination=binding.destination,
+                    title=title,
+                    body=body,
+                    url=link(self.req),
+                    key=f"{self.key}:{self.kind}:robot{binding.pk}",
+                    kind=self.kind,
+                    binding_id=binding.pk,
+                )
+            )
+
+
+def _duty(batch: Batch, at: datetime, title: str, body: str) -> None:
+    batch.users(duty.on_duty(batch.req.hall.county_code, at), title, body, URGENT, kind="duty")
+
+
+def for_event(event: Event, before: Request | None, after: Request) -> None:
+    """Write the notifications `event` causes (inside its transaction)."""
+    if outbox.is_muted():
+        return
+    req = after
+    verb = Verb(event.verb)
+    now = event.created_at
+    batch = Batch(f"e{event.pk}", req, str(verb))
+    head = f"{req.hall.name} · {req.title}"
+    match verb:
+        case Verb.SUBMIT:
+            body = f"{head}\n{req.text[:120]}\n请在 {_when(req.respond_by)} 前响应。"
+            batch.users(staff_of(req.hall), "新诉求待响应", body)
+            robot_body = body
+            if req.channel == "wecom":
+                name = req.reporter_name or "群众"
+                robot_body = (
+                    f"已收到{name}反映的问题：{req.title}\n编号 {req.number}，查询码 "
+                    f"{req.follow_code}。联络员将在 {_when(req.respond_by)} 前响应。"
+                )
+            batch.robots(robots(hall=req.hall), "新诉求待响应", robot_body)
+            if duty.is_off_hours(now):
+                _duty(batch, now, "非工作时间新诉求", body)
+        case Verb.ESCALATE:
+            auto = bool(event.data.get("auto"))
+            title = "诉求超时未响应，已自动上报" if auto else "诉求已上报，请响应"
+            body = f"{head}\n已上报至{req.hall.name}，请在 {_when(req.respond_by)} 前响应。"
+            batch.users(staff_of(req.hall), title, body)
+            batch.robots(robots(hall=req.hall), title, body)
+            if auto:
+                _duty(batch, now, title, body)
+        case Verb.DISPATCH | Verb.REVIEW_RETURN:
+            dept = req.department.name if req.department else ""
+            body = f"{head}\n派往{dept}，请在 {_when(req.claim_by)} 前签收。"
+            batch.users(officers(req.department_id), "新派单待签收", body)
+            batch.robots(robots(department_id=req.department_id), "新派单待签收", body)
+            if duty.is_off_hours(now):
+                _duty(batch, now, "非工作时间派单，请转办督办", body)
+        case Verb.RESOLVE:
+            body = f"您反映的“{req.title}”已办结：{event.note[:100]}\n请评价办理结果。"
+            batch.users(followers(req), "诉求已办结", body, URGENT)
+        case Verb.BREACH:
+            labels = "、".join(CLOCK_LABELS.get(c, c) for c in event.data.get("clocks", []))
+            body = f"{head}\n{labels}时限已过，请督办。"
+            batch.users(next_level(req), "诉求超时", body, URGENT)
+            batch.users(handlers(req), "诉求超时", body, IN_APP, kind="breach-handler")
+            _duty(batch, now, "诉求超时", body)
+        case Verb.SUPERVISE:
+            body = f"{head}\n督办时限 {_when(req.supervise_by)}。{event.note[:100]}"
+            batch.users(handlers(req), "督办", body, URGENT)
+        case Verb.CLOSE if event.data.get("unrated"):
+            body = f"{head}\n群众未在评价期内评价，请电话或上门回访并记录评价。"
+            batch.users(staff_of(req.origin_hall), "回访提醒", body, kind="visit")
+        case Verb.RETURN:
+            body = f"{head}\n部门退单：{event.note[:100]}"
+            batch.users(dispatchers(req.hall.county_code), "退单待审核", body)
+        case Verb.REOPEN:
+            body = f"{head}\n群众反映问题反弹，已重新打开：{event.note[:100]}"
+            batch.users(handlers(req), "诉求重新打开", body)
+        case Verb.RATE if event.data.get("rating") == "dissatisfied":
+            body = f"{head}\n群众评价不满意，请复核：重办或甄别。"
+            if req.department_id or req.hall.kind == HallKind.ASSIGNMENT:
+                reviewers = dispatchers(req.hall.county_code)
+            else:
+                reviewers = [
+                    m.user
+                    for m in Membership.objects.filter(
+                        role=Role.MANAGER, hall__in=_ancestors(req.hall)
+                    ).select_related("user")
+                ]
+            batch.users(reviewers, "不满意待复核", body)
+    outbox.write(batch.items, now=now, request_id=req.pk, event_id=event.pk)
+
+
+def _ancestors(hall: Hall) -> list[Hall]:
+    return list(Hall.objects.filter(code__in=hall.ancestor_codes()))
+
+
+def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) -> int:
+    """Remind the handler that a clock is 50% / 80% used (催办), once per clock and level."""
+    total = 0
+    for w in warnings:
+        clock, pct = w["clock"], int(w["pct"])
+        batch = Batch(f"w{req.pk}:{clock}:{w['deadline']}:{pct}", req, "warning")
+        label = CLOCK_LABELS.get(clock, clock)
+        title = f"催办：{label}时限已过{pct}%" if pct >= 80 else f"提醒：{label}时限已过半"
+        deadline = datetime.fromisoformat(w["deadline"])
+        body = f"{req.hall.name} · {req.title}\n请在 {_when(deadline)} 前{label}。"
+        people = followers(req) if clock == "rate_by" else handlers(req)
+        if clock == "rate_by":
+            title, body = (
+                "请评价办理结果",
+                f"您反映的“{req.title}”已办结，请在 {_when(deadline)} 前评价。",
+            )
+        batch.users(people, title, body)
+        if pct >= 80 and clock != "rate_by":
+            if req.department_id is not None and req.status != State.RESOLVED:
+                batch.robots(robots(department_id=req.department_id), title, body)
+            else:
+                batch.robots(robots(hall=req.hall), title, body)
+        total += outbox.write(batch.items, now=now, request_id=req.pk)
+    return total
