@@ -3,7 +3,7 @@ reviewed return, a redo after 不满意 and an approved appeal; hand-down and re
 for people out of scope and 422 for missing arguments on every new verb.
 
 Lead and assisting departments (主办/协办): the closed loop of issue 11 with 住建 leading and 供电
-assisting, `parts` on the request, post_part and waive_part. (/api/v1/stats: not here yet.)
+assisting, `parts` on the request, post_part and waive_part; the approved appeal left out of the rates on /api/v1/stats.
 """
 
 from __future__ import annotations
@@ -246,6 +246,21 @@ def test_an_approved_appeal(county: County, as_) -> None:  # type: ignore[no-unt
     decision = events[verbs.index("review_rating")]
     assert decision["data"]["decision"] == "approve_appeal"
     assert "诉求依法无法满足" in decision["note"]
+
+    # /api/v1/stats: the approved appeal is counted on its own and left out of 满意率 and 解决率
+    other = to_assignment_hall(as_, county, "村口污水外溢")
+    ok(as_("dispatcher1").verb(other, "dispatch", department="zhujian", category="sewage"))
+    ok(as_("dept1").verb(other, "claim"))
+    ok(as_("dept1").verb(other, "resolve", note="已疏通"))
+    ok(as_("resident1").verb(other, "rate", rating="satisfied"))
+    today = timezone.localdate()
+    period = {"since": today.isoformat(), "until": (today + timedelta(days=1)).isoformat()}
+    stats = ok(as_("leader1").get("/stats", scope="county", **period))
+    assert stats["appeals_approved"] == 1
+    rates = stats["rates"]
+    assert (rates["satisfaction"]["numerator"], rates["satisfaction"]["denominator"]) == (1, 1)
+    assert rates["satisfaction"]["value"] == 1.0
+    assert (rates["resolution"]["numerator"], rates["resolution"]["denominator"]) == (1, 1)
 
 
 def test_a_denied_appeal_then_redo(county: County, as_) -> None:  # type: ignore[no-untyped-def]
