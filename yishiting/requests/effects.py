@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from yishiting.web import live
+
 if TYPE_CHECKING:
     from yishiting.requests.models import Event, Request
 
@@ -18,3 +20,4 @@ if TYPE_CHECKING:
 def after_event(event: Event, before: Request | None, after: Request) -> None:
     """Run every subsystem's reaction to `event`. `before` is the request as it was (None for
     a submission), `after` as it is now; neither may be saved here."""
+    live.publish(event, before, after)
