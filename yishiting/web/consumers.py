@@ -1,5 +1,5 @@
 """The WebSocket pages listen on: joins the groups of the person's halls and of the requests
-the page shows, and passes each change on as `{"kind", "id", "status", "verb"}`."""
+the page shows, and passes each change on as `{"kind", "id", "status", "verb", "version"}`."""
 
 from __future__ import annotations
 
@@ -71,4 +71,4 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_message(self, event: dict[str, Any]) -> None:
         """A change to a request this page shows."""
-        await self.send_json({k: event[k] for k in ("kind", "id", "status", "verb")})
+        await self.send_json({k: event[k] for k in ("kind", "id", "status", "verb", "version")})

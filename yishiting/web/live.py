@@ -61,6 +61,7 @@ def publish(event: Event, before: Request | None, after: Request) -> None:
         "id": after.pk,
         "status": after.status,
         "verb": event.verb,
+        "version": after.version,
     }
     groups = groups_for(before, after)
     transaction.on_commit(lambda: send(groups, message))

@@ -159,7 +159,9 @@ def test_leader_and_duty_pages(county, client) -> None:
 
 def test_capture_prefills_and_files_on_behalf(county, client) -> None:
     login(client, county["liaison1"])
-    parsed = client.post("/capture/parse/", {"text": "王大爷说幸福小区3号楼门口污水外溢，电话13912345678"})
+    parsed = client.post(
+        "/capture/parse/", {"text": "王大爷说幸福小区3号楼门口污水外溢，电话13912345678"}
+    )
     assert parsed.json()["phone"] == "13912345678" and "幸福小区" in parsed.json()["place"]
     response = client.post(
         "/capture/",

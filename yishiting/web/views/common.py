@@ -18,7 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 from yishiting.api.api import _run_verb
 from yishiting.api.schemas import VerbIn, event_out, request_out
 from yishiting.core.errors import ActionError, ConflictError, InvalidError, NotFoundError
-from yishiting.orgs.models import Department, Role
+from yishiting.orgs.models import Category, Department, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
 from yishiting.requests.models import Attachment, Event, Request
@@ -45,7 +45,7 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     Verb.ACKNOWLEDGE: ("reply",),
     Verb.START: ("note",),
     Verb.ESCALATE: ("note",),
-    Verb.DISPATCH: ("department", "note"),
+    Verb.DISPATCH: ("department", "category", "note"),
     Verb.CLAIM: ("note",),
     Verb.RETURN: ("reason_code", "reason"),
     Verb.HOLD: ("reason",),
@@ -166,6 +166,7 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
         "timeline": timeline,
         "forms": forms,
         "departments": departments,
+        "categories": list(Category.objects.order_by("name")),
         "suggested_department": suggested,
         "ready_replies": READY_REPLIES,
         "staff": bool(who and who.is_staff_member),

@@ -127,20 +127,42 @@
   }
 
   /* Live: one WebSocket per page; a change refreshes what this page shows of that request. */
-  var pending = {}, flushTimer;
-  function refresh(id, kind) {
+  var pending = {}, seen = {}, busy = 0, flushTimer;
+  function dirty(panel) {
+    return Array.prototype.some.call(panel.querySelectorAll("textarea,input[type=file],input[name=until],input[name=into]"), function (f) {
+      return f.type === "file" ? f.files.length > 0 : f.value !== f.defaultValue;
+    });
+  }
+  function stale(id) {
+    var panel = document.getElementById("panel-" + id);
+    return !panel || !seen[id] || +panel.dataset.version < seen[id];
+  }
+  function flush() {
+    if (busy) return; /* this page's own request is on its way: check again after it */
+    var ids = pending; pending = {};
+    var list = document.getElementById("list");
+    if (list && body.hasAttribute("data-live-list")) htmx.trigger(list, "live");
+    Object.keys(ids).forEach(function (id) {
+      var panel = document.getElementById("panel-" + id);
+      if (!panel || !stale(id)) return; /* this page made the change, or already shows it */
+      if (dirty(panel)) { /* never wipe what someone is typing */
+        document.getElementById("flash").innerHTML = '<div class="notice"><p>' + T.tChanged + ' <a href="">' + T.tReload + "</a></p></div>";
+        return;
+      }
+      htmx.trigger(panel, "live");
+    });
+  }
+  function refresh(id, kind, version) {
+    seen[id] = Math.max(seen[id] || 0, version || 0);
     pending[id] = kind;
     clearTimeout(flushTimer);
-    flushTimer = setTimeout(function () {
-      var ids = pending; pending = {};
-      var list = document.getElementById("list");
-      if (list && body.hasAttribute("data-live-list")) htmx.trigger(list, "live");
-      Object.keys(ids).forEach(function (i) {
-        var panel = document.getElementById("panel-" + i);
-        if (panel) htmx.trigger(panel, "live");
-      });
-    }, 150);
+    flushTimer = setTimeout(flush, 150);
   }
+  document.addEventListener("htmx:beforeRequest", function () { busy++; });
+  document.addEventListener("htmx:afterRequest", function () {
+    busy = Math.max(0, busy - 1);
+    if (!busy && Object.keys(pending).length) { clearTimeout(flushTimer); flushTimer = setTimeout(flush, 50); }
+  });
   function followed() {
     var ids = {};
     document.querySelectorAll("[data-req]").forEach(function (el) { ids[+el.dataset.req] = 1; });
@@ -154,13 +176,14 @@
     ws.onmessage = function (m) {
       var d = JSON.parse(m.data);
       if (d.kind === "following") return;
+      window.__liveAt = Date.now();
       if (d.kind === "new" && body.hasAttribute("data-inbox")) {
         beep();
         if (window.Notification && Notification.permission === "granted") {
           try { new Notification(T.tNew, { body: "#" + d.id, tag: "req-" + d.id }); window.__notified = (window.__notified || 0) + 1; } catch (e) {}
         }
       }
-      refresh(d.id, d.kind);
+      refresh(d.id, d.kind, d.version);
     };
     ws.onclose = function () { body.setAttribute("data-live", "off"); setTimeout(connect, retry); retry = Math.min(retry * 2, 15000); };
   }
