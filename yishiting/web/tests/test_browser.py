@@ -240,3 +240,33 @@ def test_two_liaisons_at_once_one_gets_a_clear_409(browser: Browser, base: str) 
     finally:
         for c in (ctx_a, ctx_b, ctx_r):
             c.close()
+
+
+def test_two_processes_with_redis_deliver_live_updates(browser: Browser, tmp_path: Path) -> None:
+    """A request submitted through one server process appears live in a liaison's inbox served
+    by another: both share a throw-away redis-server as their channel layer."""
+    livetest.prepare(tmp_path)
+    with (
+        livetest.redis(tmp_path) as url,
+        livetest.server(tmp_path, REDIS_URL=url) as base_a,
+        livetest.server(tmp_path, REDIS_URL=url) as base_b,
+    ):
+        on_a, on_b = context(browser, base_a), context(browser, base_b)
+        try:
+            inbox = livetest.login(on_a, base_a, "liaison1")
+            inbox.goto("/inbox/")
+            live(inbox)
+            resident = livetest.login(on_b, base_b, "resident1")
+            submit(resident, "两个进程：村口积水很深")
+            rid = open_request(resident, base_b, resident)
+            expect(inbox.locator(f"#row-{rid}")).to_be_visible()
+            # and back: the liaison acknowledges on A, the resident's page on B follows.
+            resident.goto(f"/r/{rid}/")
+            live(resident)
+            inbox.locator(f"#row-{rid} button[data-verb=acknowledge]").click()
+            expect(resident.locator(f"#panel-{rid}")).to_have_attribute(
+                "data-status", "acknowledged"
+            )
+        finally:
+            on_a.close()
+            on_b.close()

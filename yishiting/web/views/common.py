@@ -145,6 +145,8 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
     timeline = [event_out(e, full) for e in events]
     r = row(with_state_since(Request.objects.filter(pk=req.pk)).get(), who, now)
     verbs = [v for v in r["allowed_verbs"] if v in VERB_FIELDS]
+    if full and req.reporter_id != (who.user.pk if who else None):
+        verbs = [v for v in verbs if v != Verb.COSIGN]  # 我也遇到 is for residents, not handlers
     verbs.sort(key=lambda v: (v not in PRIMARY, list(VERB_FIELDS).index(v)))
     departments = list(
         Department.objects.filter(county__code=req.hall.county_code).order_by("name")
