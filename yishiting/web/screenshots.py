@@ -45,6 +45,7 @@ def shots(browser: Any, base: str, out: Path, ids: list[str]) -> list[Path]:
         (None, "board-village", f"/h/{VILLAGE}/board/"),
         (None, "board-county", f"/h/{COUNTY}/board/"),
         (None, "request-public", f"/r/{r_resolved}/"),
+        (None, "follow-by-code", f"/follow/?code={code}"),
         ("resident1", "hall-submit", f"/h/{VILLAGE}/"),
         ("resident1", "my-requests", "/my/"),
         ("resident1", "request-rate", f"/r/{r_resolved}/"),

@@ -270,3 +270,12 @@ def test_two_processes_with_redis_deliver_live_updates(browser: Browser, tmp_pat
         finally:
             on_a.close()
             on_b.close()
+
+
+def test_submit_page_weighs_under_300_kb(browser: Browser, base: str) -> None:
+    """Everything the resident's submit page transfers (HTML, CSS, JS, headers), uncached."""
+    from yishiting.web.screenshots import page_weight
+
+    weight = page_weight(browser, base, f"/h/{VILLAGE}/")
+    print(f"\nsubmit page: {weight} bytes transferred")
+    assert 10_000 < weight < 300 * 1024
