@@ -10,7 +10,7 @@
 set -euo pipefail
 
 # One word per package.
-PACKAGES=(postgresql chromium redis-server fonts-noto-cjk)
+PACKAGES=(postgresql chromium redis-server)
 
 [ $# -gt 0 ] && PACKAGES=("$@")
 

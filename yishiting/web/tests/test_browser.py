@@ -28,7 +28,7 @@ if ON_POSTGRES:
 from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
 
 VILLAGE = "130500001001"
-TIMEOUT = 5000  # ms an assertion waits for the page (live pushes land well inside it)
+TIMEOUT = 15000  # ms an assertion may wait on a loaded machine (pushes land in well under 1 s)
 
 
 @pytest.fixture(scope="session")

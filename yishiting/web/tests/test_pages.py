@@ -185,3 +185,39 @@ def test_similar_open_requests_while_typing_and_cosign(county, client) -> None:
 def test_qr_code_is_an_svg_of_the_hall_link(county, client) -> None:
     response = client.get(f"/h/{county.village.code}/qr.svg")
     assert response["Content-Type"] == "image/svg+xml" and b"<svg" in response.content
+
+
+def test_bad_location_is_a_422_not_a_500(county, client) -> None:
+    response = client.post(f"/h/{county.village.code}/", {"text": TEXT, "lat": "north"})
+    assert response.status_code == 422 and not Request.objects.exists()
+
+
+def test_english_switch_and_large_type_toggle(county, client) -> None:
+    page = client.get(f"/h/{county.village.code}/").content.decode()
+    assert "提交" in page and 'id="big-toggle"' in page
+    client.post("/i18n/setlang/", {"language": "en", "next": f"/h/{county.village.code}/"})
+    english = client.get(f"/h/{county.village.code}/").content.decode()
+    assert "What is the problem?" in english and "遇到了什么问题" not in english
+
+
+def test_handlers_do_not_get_the_residents_me_too_button(county, client) -> None:
+    req = submit(county, county["resident1"])
+    liaison = login(client, county["liaison1"]).get(f"/r/{req.pk}/").content.decode()
+    assert 'data-verb="cosign"' not in liaison
+    resident2 = login(Client(), county["resident2"]).get(f"/r/{req.pk}/").content.decode()
+    assert 'data-verb="cosign"' in resident2
+
+
+def test_internal_comment_photos_stay_internal(county, client) -> None:
+    req = submit(county, county["resident1"])
+    photo = io.BytesIO(png_bytes())
+    photo.name = "p.png"
+    login(client, county["liaison1"]).post(
+        f"/r/{req.pk}/do/comment/", {"note": "内部备注", "has_public": "1", "photos": [photo]}
+    )
+    event = req.events.get(verb="comment")
+    assert not event.public
+    attachment = event.attachments.get()
+    assert client.get(f"/photos/{attachment.pk}").status_code == 200
+    assert Client().get(f"/photos/{attachment.pk}").status_code == 404
+    assert "内部备注" not in Client().get(f"/r/{req.pk}/").content.decode()
