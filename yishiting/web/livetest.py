@@ -78,6 +78,10 @@ if len(sys.argv) > 2:
     a.do_claim(r5, actor=c["dept1"])
     a.do_resolve(r5, actor=c["dept1"], note="已更换灯泡", photos=[photo()])
     r6 = a.do_submit(actor=None, hall=c.village, anonymous=True, text="垃圾桶满了没人清理")
+    a.do_submit(actor=c["resident2"], hall=c.village, text="井盖松动，车过有响声",
+                now=now - timedelta(minutes=9))  # its 5-minute clock has run out: red
+    a.do_submit(actor=c["resident2"], hall=c.village, text="健身器材扶手松了",
+                now=now - timedelta(minutes=3))  # past half its clock: amber
     print(r1.pk, r5.pk, r6.follow_code)
 """
 
