@@ -35,8 +35,11 @@ def page_weight(browser: Any, base: str, path: str) -> int:
     return total
 
 
-def shots(browser: Any, base: str, out: Path, ids: list[str]) -> list[Path]:
-    """Screenshot each page of each role at each width; returns the files written."""
+def shots(
+    browser: Any, base: str, out: Path, ids: list[str], only: list[str] | None = None
+) -> list[Path]:
+    """Screenshot each page of each role at each width (or only the pages named in `only`);
+    returns the files written."""
     r_new, r_resolved, code = ids
     pages: list[tuple[str | None, str, str]] = [
         (None, "home", "/"),
@@ -58,6 +61,8 @@ def shots(browser: Any, base: str, out: Path, ids: list[str]) -> list[Path]:
         ("duty1", "duty", "/duty/"),
         ("leader1", "leader", "/leader/"),
     ]
+    if only:
+        pages = [p for p in pages if p[1] in only]
     written = []
     for width in WIDTHS:
         contexts: dict[str | None, Any] = {}
@@ -89,6 +94,10 @@ def shots(browser: Any, base: str, out: Path, ids: list[str]) -> list[Path]:
                 page.screenshot(path=str(file), full_page=True)
                 written.append(file)
             page.close()
+        if only:
+            for ctx in contexts.values():
+                ctx.close()
+            continue
         visitor = browser.new_context(
             viewport={"width": width, "height": 800}, base_url=base, locale="zh-CN"
         )
@@ -123,7 +132,8 @@ def shots(browser: Any, base: str, out: Path, ids: list[str]) -> list[Path]:
 
 
 def main(argv: list[str]) -> None:
-    """Write the screenshots into argv[0] (default var/screenshots) and print the weight."""
+    """Write the screenshots into argv[0] (default var/screenshots) and print the weight;
+    further arguments name the only pages to take (e.g. `inbox request-liaison`)."""
     from playwright.sync_api import sync_playwright
 
     out = Path(argv[0] if argv else "var/screenshots").resolve()
@@ -134,7 +144,7 @@ def main(argv: list[str]) -> None:
         with livetest.server(data) as base, sync_playwright() as p:
             browser = livetest.launch(p)
             weight = page_weight(browser, base, f"/h/{VILLAGE}/")
-            written = shots(browser, base, out, ids)
+            written = shots(browser, base, out, ids, argv[1:])
             browser.close()
     line = f"submit page /h/{VILLAGE}/: {weight} bytes transferred ({weight / 1024:.1f} KB)"
     (out / "page-weight.txt").write_text(line + "\n", encoding="utf-8")
