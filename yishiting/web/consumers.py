@@ -3,6 +3,7 @@ the page shows, and passes each change on as `{"kind", "id", "status", "verb", "
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -10,6 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from yishiting.orgs.models import Role
 from yishiting.orgs.scope import Actor
+from yishiting.web import live
 
 # How many single requests one page may follow.
 MAX_FOLLOWED = 200
@@ -45,6 +47,7 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     """One open page: staff hear their halls; anyone may follow requests' public changes."""
 
     async def connect(self) -> None:
+        live.remember_loop(asyncio.get_running_loop())
         self.joined: set[str] = set()
         for group in await database_sync_to_async(staff_groups)(self.scope.get("user")):
             await self._join(group)

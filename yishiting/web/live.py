@@ -8,6 +8,7 @@ says only which request changed; each page fetches its own (masked) view of it a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,16 @@ if TYPE_CHECKING:
     from yishiting.requests.models import Event, Request
 
 log = logging.getLogger("yishiting.live")
+# The event loop serving WebSockets in this process, once a page has connected. Events written
+# outside a request (the deadline sweep's thread) send through it, so that the in-memory
+# channel layer, whose queues belong to that loop, wakes the pages at once.
+_server_loop: asyncio.AbstractEventLoop | None = None
+
+
+def remember_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called by the consumer on connect: the loop its groups live in."""
+    global _server_loop
+    _server_loop = loop
 
 
 def hall_groups(path: str) -> set[str]:
@@ -46,11 +57,26 @@ def send(groups: set[str], message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    try:
+
+    async def fan_out() -> None:
         for group in sorted(groups):
-            async_to_sync(layer.group_send)(group, message)
+            await layer.group_send(group, message)
+
+    try:
+        loop = _server_loop
+        if loop is not None and loop.is_running() and not _in_loop(loop):
+            asyncio.run_coroutine_threadsafe(fan_out(), loop).result(timeout=5)
+        else:
+            async_to_sync(fan_out)()
     except Exception:  # the page reloads its data on reconnect; the event is already saved
         log.exception("live update for request %s not sent", message.get("id"))
+
+
+def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
 
 
 def publish(event: Event, before: Request | None, after: Request) -> None:

@@ -141,12 +141,14 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
 
 
 @contextmanager
-def server(data_dir: Path, **extra: str) -> Iterator[str]:
-    """`yishiting serve` (uvicorn, ASGI with WebSockets) on a free port; yields its base URL."""
+def server(data_dir: Path, *, worker: bool = False, **extra: str) -> Iterator[str]:
+    """`yishiting serve` (uvicorn, ASGI with WebSockets) on a free port; yields its base URL.
+    Without `worker` no deadline sweep runs, so nothing moves but what a test does."""
     port = free_port()
     log = open(data_dir / f"serve-{port}.log", "wb")  # noqa: SIM115  (closed below)
+    args = ["serve", "--port", str(port)] + ([] if worker else ["--no-worker"])
     proc = subprocess.Popen(
-        [sys.executable, "-m", "yishiting.cli", "serve", "--port", str(port), "--no-worker"],
+        [sys.executable, "-m", "yishiting.cli", *args],
         env=env_for(data_dir, **extra),
         cwd=ROOT,
         stdout=log,

@@ -111,3 +111,47 @@ def test_consumer_passes_on_the_changes_of_its_halls_and_followed_requests(count
     assert following == {"kind": "following", "count": 1}
     assert got_liaison["id"] == req.pk and got_liaison["status"] == "acknowledged"
     assert got_visitor == got_liaison
+
+
+SHORT_CLOCK = """
+import django
+django.setup()
+from yishiting.orgs.models import ClockPolicy
+from yishiting.requests import actions
+ClockPolicy.objects.create(priority="normal", first_response_seconds=1)
+print(actions.do_submit(actor=None, hall="130500001001", text="下水道堵了").pk)
+"""
+
+
+def test_the_sweeps_automatic_escalation_reaches_an_open_page(tmp_path) -> None:
+    """No person acts: the server's own sweep thread escalates a missed first response, and a
+    page following the request (in-memory layer, one process) hears it without polling."""
+    import asyncio
+    import subprocess
+    import sys
+
+    import websockets
+
+    from yishiting.web import livetest
+
+    livetest.prepare(tmp_path)  # a fresh database: its first request will be number 1
+    env = livetest.env_for(tmp_path)
+
+    def create() -> int:
+        done = subprocess.run(
+            [sys.executable, "-c", SHORT_CLOCK], env=env, check=True, capture_output=True
+        )
+        return int(done.stdout)
+
+    async def listen(base: str) -> tuple[int, dict]:
+        async with websockets.connect(base.replace("http", "ws") + "/ws/live/", origin=base) as ws:
+            await ws.send(json.dumps({"follow": [1]}))
+            assert json.loads(await ws.recv())["kind"] == "following"
+            # Filed by another process after the page listens; only this server's sweep acts.
+            rid = await asyncio.to_thread(create)
+            return rid, json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
+
+    with livetest.server(tmp_path, worker=True) as base:
+        rid, message = asyncio.run(listen(base))
+    assert rid == 1 and message["id"] == rid and message["verb"] == "escalate"
+    assert message["status"] == "escalated"
