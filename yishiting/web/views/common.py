@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError as PydanticValidationError
 
@@ -80,11 +81,11 @@ PRIMARY = (
     Verb.COSIGN,
 )
 ERROR_TITLES = {
-    403: "无权进行此操作",
-    404: "找不到该诉求",
-    409: "操作未执行：诉求状态已变化或不允许",
-    413: "照片太大",
-    422: "填写有误",
+    403: gettext_lazy("无权进行此操作"),
+    404: gettext_lazy("找不到该诉求"),
+    409: gettext_lazy("操作未执行：诉求状态已变化或不允许"),
+    413: gettext_lazy("照片太大"),
+    422: gettext_lazy("填写有误"),
 }
 
 
@@ -124,7 +125,7 @@ def row(req: Request, who: Actor | None, now: datetime) -> dict[str, Any]:
     out["clock"] = clock(req) if req.status not in ("resolved", "closed") else None
     out["pending_label"] = str(PENDING_LABELS[Pending(req.pending_review)])
     out["department_name"] = req.department.name if req.department else ""
-    out["extension_until"] = req.extension_until if out["follow_code"] is not None else None
+    out["extension_until"] = req.extension_until
     return out
 
 
@@ -192,11 +193,12 @@ def request_page(request: HttpRequest, request_id: int) -> HttpResponse:
 
 def error_response(request: HttpRequest, exc: ActionError) -> HttpResponse:
     """An ActionError shown in the page's message area, with its HTTP status (never a 500)."""
-    ctx = {"title": _(ERROR_TITLES.get(exc.status, "操作失败")), "message": exc.message}
+    ctx = {"title": ERROR_TITLES.get(exc.status) or _("操作失败"), "message": exc.message}
+    if not request.headers.get("HX-Request"):
+        return render(request, "web/error.html", ctx, status=exc.status)
     response = render(request, "web/_error.html", ctx, status=exc.status)
-    if request.headers.get("HX-Request"):
-        response["HX-Retarget"] = "#flash"
-        response["HX-Reswap"] = "innerHTML"
+    response["HX-Retarget"] = "#flash"
+    response["HX-Reswap"] = "innerHTML"
     return response
 
 

@@ -37,7 +37,7 @@
   }
   document.addEventListener("change", function (ev) {
     var input = ev.target;
-    if (!input.matches || !input.matches("input[type=file][data-compress]") || input.dataset.done === "1") return;
+    if (!input.matches || !input.matches("input[type=file][data-compress]")) return;
     var form = input.form, max = +(input.dataset.max || 9);
     var status = form && form.querySelector("[data-photo-status]");
     var files = Array.prototype.slice.call(input.files, 0, max);
@@ -46,11 +46,11 @@
     if (status) status.textContent = T.tWait;
     form && form.setAttribute("data-compressing", "1");
     Promise.all(files.map(shrink)).then(function (out) {
-      var dt = new DataTransfer();
-      out.forEach(function (f) { dt.items.add(f); });
-      input.dataset.done = "1";
-      input.files = dt.files;
-      input.dataset.done = "";
+      try { /* old browsers without new DataTransfer() send the originals (the server shrinks) */
+        var dt = new DataTransfer();
+        out.forEach(function (f) { dt.items.add(f); });
+        input.files = dt.files;
+      } catch (e) { out = files; }
       var kb = Math.round(out.reduce(function (s, f) { return s + f.size; }, 0) / 1024);
       if (status) status.textContent = out.length + " " + T.tPhotos + " (" + kb + " KB)";
       buttons.forEach(function (b) { b.disabled = false; });
