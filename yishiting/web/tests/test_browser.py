@@ -286,3 +286,31 @@ def test_submit_page_weighs_under_300_kb(browser: Browser, base: str) -> None:
     weight = page_weight(browser, base, f"/h/{VILLAGE}/")
     print(f"\nsubmit page: {weight} bytes transferred")
     assert 10_000 < weight < 300 * 1024
+
+
+def test_countdowns_turn_amber_at_half_time_and_red_when_overdue(
+    browser: Browser, base: str
+) -> None:
+    ctx = context(browser, base)
+    try:
+        page = ctx.new_page()
+        page.goto("/follow/")
+        page.evaluate(
+            """() => {
+              const now = Date.now(), iso = (ms) => new Date(now + ms).toISOString();
+              const add = (id, start, due) => document.querySelector("main").insertAdjacentHTML(
+                "beforeend",
+                `<span id="${id}" class="clock" data-start="${iso(start)}" data-due="${iso(due)}">`
+                + "</span>");
+              add("fresh", -60e3, 240e3);  // a fifth of its time used
+              add("half", -180e3, 120e3);  // 60% used
+              add("late", -400e3, -100e3);  // due 100 s ago
+            }"""
+        )
+        expect(page.locator("#fresh")).to_contain_text("剩余")
+        expect(page.locator("#fresh")).not_to_have_class("clock amber")
+        expect(page.locator("#half")).to_have_class("clock amber")
+        expect(page.locator("#late")).to_have_class("clock red")
+        expect(page.locator("#late")).to_contain_text("已超时 1分")
+    finally:
+        ctx.close()
