@@ -117,7 +117,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-# Front-end assets built from npm at install time land here (none yet).
+# Static files of the project itself (none yet; each app has its own static/).
 STATICFILES_DIRS = [p for p in [BASE_DIR / "static"] if p.is_dir()]
 # `make install` copies the npm libraries the pages serve (htmx) into var/vendor.
 VENDOR_DIR = BASE_DIR / "var" / "vendor"

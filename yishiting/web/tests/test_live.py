@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from asgiref.sync import async_to_sync
 from asgiref.testing import ApplicationCommunicator
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import AnonymousUser
@@ -54,6 +55,13 @@ def test_an_escalation_reaches_both_halls_and_is_sent_only_after_commit(
     groups, message = sent[-1]
     assert {f"hall.{county.village.code}", f"hall.{county.township.code}"} <= groups
     assert message["kind"] == "changed" and message["status"] == "escalated"
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine to its end in a thread of its own (the browser tests' Playwright keeps
+    an event loop in the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 class Socket:
@@ -107,7 +115,7 @@ def test_consumer_passes_on_the_changes_of_its_halls_and_followed_requests(count
         await visitor.disconnect()
         return following, got_liaison, got_visitor
 
-    following, got_liaison, got_visitor = async_to_sync(run)()
+    following, got_liaison, got_visitor = run_async(run())
     assert following == {"kind": "following", "count": 1}
     assert got_liaison["id"] == req.pk and got_liaison["status"] == "acknowledged"
     assert got_visitor == got_liaison
@@ -126,7 +134,6 @@ print(actions.do_submit(actor=None, hall="130500001001", text="下水道堵了")
 def test_the_sweeps_automatic_escalation_reaches_an_open_page(tmp_path) -> None:
     """No person acts: the server's own sweep thread escalates a missed first response, and a
     page following the request (in-memory layer, one process) hears it without polling."""
-    import asyncio
     import subprocess
     import sys
 
@@ -152,6 +159,6 @@ def test_the_sweeps_automatic_escalation_reaches_an_open_page(tmp_path) -> None:
             return rid, json.loads(await asyncio.wait_for(ws.recv(), timeout=30))
 
     with livetest.server(tmp_path, worker=True) as base:
-        rid, message = asyncio.run(listen(base))
+        rid, message = run_async(listen(base))
     assert rid == 1 and message["id"] == rid and message["verb"] == "escalate"
     assert message["status"] == "escalated"
