@@ -29,6 +29,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: 
 
 VILLAGE = "130500001001"
 TIMEOUT = 15000  # ms an assertion may wait on a loaded machine (pushes land in well under 1 s)
+expect.set_options(timeout=TIMEOUT)
 
 
 @pytest.fixture(scope="session")
@@ -235,15 +236,16 @@ def test_two_liaisons_at_once_one_gets_a_clear_409(browser: Browser, base: str) 
         code_page = ctx_r.new_page()
         submit(code_page, "路口井盖松动，车过有响声")
         rid = open_request(code_page, base, code_page)
+        ctx_b.add_init_script("window.WebSocket = undefined")  # b keeps its stale page
         a = livetest.login(ctx_a, base, "liaison1")
         b = livetest.login(ctx_b, base, "liaison1")
         a.goto(f"/r/{rid}/")
         b.goto(f"/r/{rid}/")
-        b.evaluate("() => { window.WebSocket = undefined; }")  # b keeps its stale page
         act(a, "acknowledge")
         expect(a.locator(f"#panel-{rid}")).to_have_attribute("data-status", "acknowledged")
         b.locator("form[data-verb-form=acknowledge] button[data-verb=acknowledge]").click()
         expect(b.locator("#flash .error")).to_be_visible()
+        expect(b.locator("#flash .error")).to_contain_text("操作未执行")
     finally:
         for c in (ctx_a, ctx_b, ctx_r):
             c.close()
