@@ -8,24 +8,28 @@ PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Front-end libraries from npm (package-lock.json), copied where the app serves them.
+VENDOR_STAMP := var/vendor/.installed
+VENDOR_FILES := node_modules/htmx.org/dist/htmx.min.js
 PYTEST_ARGS ?=
 # The first Python 3.11+ found; override with `make install PYTHON=/path/to/python3.12`.
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help install demo test lint bench clean
+.PHONY: help install demo test lint bench clean screenshots
 
 help:
 	@echo "make demo    install, then run the demo on http://127.0.0.1:$(PORT)/ (PORT=$(PORT))"
 	@echo "make test    install, then run the tests on SQLite and on PostgreSQL (PYTEST_ARGS=...)"
 	@echo "make lint    ruff, ruff format --check, mypy, makemigrations --check"
 	@echo "make bench   run the benchmarks in bench/"
+	@echo "make screenshots  every page at 375 px and 1280 px into var/screenshots/"
 	@echo "make install create $(VENV) and install Yishiting with its dev dependencies"
 	@echo "make clean   remove var/ and $(VENV)"
 
 # The virtualenv is rebuilt only when pyproject.toml changes (or the stamp is missing).
-install: $(STAMP)
+install: $(STAMP) $(VENDOR_STAMP)
 	@mkdir -p var
 	@if [ -f yishiting/core/i18n.py ]; then $(BIN)/python -m yishiting.core.i18n; fi
 
@@ -46,6 +50,13 @@ $(STAMP): pyproject.toml
 			exit 1; }; \
 	fi
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
+	@touch $@
+
+$(VENDOR_STAMP): package-lock.json
+	@command -v npm >/dev/null 2>&1 || scripts/deps.sh npm
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p var/vendor
+	cp $(VENDOR_FILES) var/vendor/
 	@touch $@
 
 demo: install
@@ -81,6 +92,11 @@ lint: install
 		DJANGO_SETTINGS_MODULE=config.settings $$cmd || status=1; \
 	done; \
 	exit $$status
+
+# Every page at 375 px and 1280 px into var/screenshots/, and the submit page's weight.
+screenshots: install
+	scripts/deps.sh chromium fonts-noto-cjk
+	$(BIN)/python -m yishiting.web.screenshots var/screenshots
 
 bench: install
 	@if [ -f bench/__main__.py ]; then \

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "yishiting.open311",
     "yishiting.ledger",
     "yishiting.notify",
+    "yishiting.web",
 ]
 
 MIDDLEWARE = [
@@ -120,8 +121,12 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
-# Front-end assets built from npm at install time land here (none yet).
+# Static files of the project itself (none yet; each app has its own static/).
 STATICFILES_DIRS = [p for p in [BASE_DIR / "static"] if p.is_dir()]
+# `make install` copies the npm libraries the pages serve (htmx) into var/vendor.
+VENDOR_DIR = BASE_DIR / "var" / "vendor"
+VENDOR_DIR.mkdir(parents=True, exist_ok=True)
+STATICFILES_DIRS.append(VENDOR_DIR)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("YISHITING_MEDIA_ROOT", DATA_DIR / "media"))
 # Largest accepted upload, and largest image in pixels (a decompression bomb is refused).
@@ -129,7 +134,9 @@ YISHITING_MAX_UPLOAD_BYTES = int(os.environ.get("YISHITING_MAX_UPLOAD_BYTES", 10
 YISHITING_MAX_IMAGE_PIXELS = int(os.environ.get("YISHITING_MAX_IMAGE_PIXELS", 40_000_000))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/w/"
+LOGOUT_REDIRECT_URL = "/"
 
 TASKS = {
     "default": {

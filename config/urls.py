@@ -12,4 +12,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("open311/v2/", include("yishiting.open311.urls")),
     path("notify/", include("yishiting.notify.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("yishiting.web.urls")),
 ]

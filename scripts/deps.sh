@@ -10,7 +10,7 @@
 set -euo pipefail
 
 # One word per package.
-PACKAGES=(postgresql)
+PACKAGES=(postgresql chromium redis-server)
 
 [ $# -gt 0 ] && PACKAGES=("$@")
 
@@ -19,6 +19,8 @@ command_for() {
 	case "$1" in
 	postgresql) echo pg_ctl ;;
 	python3-venv) echo python3 ;;
+	redis-server) echo redis-server ;;
+	fonts-noto-cjk) echo fc-list ;;
 	*) echo "$1" ;;
 	esac
 }

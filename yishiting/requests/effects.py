@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from yishiting.notify import rules as notify_rules
 from yishiting.stats import rollups as stats_rollups
+from yishiting.web import live
 
 if TYPE_CHECKING:
     from yishiting.requests.models import Event, Request
@@ -23,3 +24,4 @@ def after_event(event: Event, before: Request | None, after: Request) -> None:
     a submission), `after` as it is now; neither may be saved here."""
     stats_rollups.on_event(event, before, after)
     notify_rules.for_event(event, before, after)
+    live.publish(event, before, after)

@@ -1,0 +1,1 @@
+"""The pages people touch: residents, liaisons, dispatchers, departments, duty officers."""

@@ -1,0 +1,318 @@
+"""The pages in headless Chromium against real `yishiting serve` processes: the closed loop
+across separate browser contexts, live updates, the follow-up code, a co-sign, a refusal."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from yishiting.web import livetest
+
+IN_CI = os.environ.get("HYPOTHESIS_PROFILE") == "ci" or bool(os.environ.get("CI"))
+ON_POSTGRES = (os.environ.get("DATABASE_URL") or "").startswith(("postgres", "pgsql"))
+
+if not livetest.chromium_available():
+    if IN_CI:
+        raise RuntimeError("CI must run the browser tests: install chromium (scripts/deps.sh)")
+    pytest.skip("no /usr/bin/chromium or playwright here (not CI)", allow_module_level=True)
+if ON_POSTGRES:
+    pytest.skip(
+        "the browser tests serve their own SQLite database; they ran in the SQLite pass",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright  # noqa: E402
+
+VILLAGE = "130500001001"
+TIMEOUT = 15000  # ms an assertion may wait on a loaded machine (pushes land in well under 1 s)
+expect.set_options(timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("browser")
+    livetest.prepare(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def base(data_dir: Path) -> Iterator[str]:
+    with livetest.server(data_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = livetest.launch(p)
+        yield b
+        b.close()
+
+
+def big_photo(path: Path) -> Path:
+    """A 3000×2000 JPEG, as a phone sends: the page must shrink it before upload."""
+    out = path / "phone.jpg"
+    Image.new("RGB", (3000, 2000), "steelblue").save(out, "JPEG", quality=95)
+    return out
+
+
+def context(browser: Browser, base: str):  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(
+        viewport={"width": 375, "height": 800},
+        permissions=["notifications"],
+        base_url=base,
+        locale="zh-CN",
+    )
+    ctx.set_default_timeout(TIMEOUT)
+    return ctx
+
+
+def live(page: Page) -> None:
+    """Wait until the page's WebSocket is connected."""
+    expect(page.locator("body")).to_have_attribute("data-live", "on")
+
+
+def submit(page: Page, text: str, photo: Path | None = None, anonymous: bool = False) -> str:
+    page.goto(f"/h/{VILLAGE}/")
+    page.fill("#text", text)
+    if photo is not None:
+        page.set_input_files("input[name=photos]", str(photo))
+        expect(page.locator("[data-photo-status]")).to_contain_text("KB")
+    if anonymous:
+        page.check("input[name=anonymous]")
+    page.click("#submit-btn")
+    page.wait_for_url("**/submitted/**")
+    return page.locator("#follow-code").inner_text().strip()
+
+
+def open_request(page: Page, base: str, code_page: Page) -> int:
+    link = code_page.get_attribute("a[href^='/r/']", "href")
+    assert link is not None
+    return int(link.strip("/").split("/")[1])
+
+
+def act(page: Page, verb: str, **fields: str) -> None:
+    """Open the verb's form on a request page, fill it and send it."""
+    form = page.locator(f"form[data-verb-form={verb}]")
+    details = form.locator("xpath=..")
+    if details.get_attribute("open") is None:
+        details.locator("summary").click()
+    for name, value in fields.items():
+        field = form.locator(f"[name={name}]").first
+        if field.evaluate("e => e.tagName") == "SELECT":
+            field.select_option(value)
+        else:
+            field.fill(value)
+    form.locator(f"button[data-verb={verb}]").click()
+
+
+def test_closed_loop_across_roles_live(browser: Browser, base: str, tmp_path: Path) -> None:
+    contexts = {
+        u: context(browser, base)
+        for u in ("resident1", "liaison1", "manager1", "dispatcher1", "dept1")
+    }
+    try:
+        inbox = livetest.login(contexts["liaison1"], base, "liaison1")
+        inbox.goto("/inbox/")
+        live(inbox)
+
+        resident = livetest.login(contexts["resident1"], base, "resident1")
+        resident.goto(f"/h/{VILLAGE}/")
+        resident.fill("#text", "东关村口路灯坏了，晚上一片漆黑")
+        resident.set_input_files("input[name=photos]", str(big_photo(tmp_path)))
+        expect(resident.locator("[data-photo-status]")).to_contain_text("KB")
+        pressed_at = resident.evaluate("Date.now()")
+        resident.click("#submit-btn")
+        resident.wait_for_url("**/submitted/**")
+        rid = open_request(resident, base, resident)
+        row = inbox.locator(f"#row-{rid}")
+        expect(row).to_be_visible()  # pushed: the inbox was never reloaded
+        lag = inbox.evaluate("window.__liveAt") - pressed_at
+        print(
+            f"\nlive: {lag} ms from the resident pressing 提交 (photo upload included) to the push"
+        )
+        assert inbox.evaluate("window.__beeps") >= 1
+        assert inbox.evaluate("window.__notified || 0") >= 1
+
+        resident.goto(f"/r/{rid}/")
+        live(resident)
+        photo = resident.locator(".timeline img").first
+        expect(photo).to_be_visible()
+        # Compressed in the browser: the server got at most 1600 px on the long side.
+        assert resident.evaluate("i => i.naturalWidth", photo.element_handle()) <= 1600
+
+        row.locator("button[data-verb=acknowledge]").click()
+        expect(inbox.locator(f"#row-{rid} .badge").first).to_have_text("已响应")
+        expect(resident.locator(f"#panel-{rid}")).to_have_attribute("data-status", "acknowledged")
+
+        liaison = inbox
+        liaison.goto(f"/r/{rid}/")
+        act(liaison, "escalate", note="村里没有备件")
+        expect(liaison.locator(f"#panel-{rid}")).to_have_attribute("data-status", "escalated")
+
+        manager = livetest.login(contexts["manager1"], base, "manager1")
+        manager.goto(f"/r/{rid}/")
+        act(manager, "acknowledge")
+        expect(manager.locator(f"#panel-{rid}")).to_have_attribute("data-status", "acknowledged")
+        act(manager, "escalate", note="请县里协调")
+        expect(manager.locator(f"#panel-{rid}")).to_have_attribute("data-status", "escalated")
+
+        dispatcher = livetest.login(contexts["dispatcher1"], base, "dispatcher1")
+        dispatcher.goto("/dispatch/")
+        dispatcher.locator(f"#sec-incoming #row-{rid} a").click()
+        act(dispatcher, "dispatch", department="zhujian", category="streetlight")
+        expect(dispatcher.locator(f"#panel-{rid}")).to_have_attribute("data-status", "dispatched")
+
+        dept = livetest.login(contexts["dept1"], base, "dept1")
+        dept.goto("/dept/")
+        dept.locator(f"#row-{rid} button[data-verb=claim]").click()
+        expect(dept.locator(f"#sec-working #row-{rid}")).to_be_visible()
+        dept.goto(f"/r/{rid}/")
+        act(dept, "resolve", note="")  # streetlights need a photo: refused, shown, nothing done
+        dept.locator("form[data-verb-form=resolve] textarea[name=note]").fill("已更换灯泡")
+        dept.locator("form[data-verb-form=resolve] button[data-verb=resolve]").click()
+        expect(dept.locator("#flash .error")).to_contain_text("photo")
+        expect(dept.locator(f"#panel-{rid}")).to_have_attribute("data-status", "claimed")
+        fix = tmp_path / "fix.jpg"
+        Image.new("RGB", (800, 600), "seagreen").save(fix, "JPEG")
+        dept.set_input_files("form[data-verb-form=resolve] input[name=photos]", str(fix))
+        expect(dept.locator("form[data-verb-form=resolve] [data-photo-status]")).to_contain_text(
+            "KB"
+        )
+        dept.locator("form[data-verb-form=resolve] button[data-verb=resolve]").click()
+        expect(dept.locator(f"#panel-{rid}")).to_have_attribute("data-status", "resolved")
+
+        # The resident's page followed every step live, and shows the fix.
+        expect(resident.locator(f"#panel-{rid}")).to_have_attribute("data-status", "resolved")
+        expect(resident.locator(".photos.fix img")).to_be_visible()
+        resident.locator("form[data-verb-form=rate] input[value=satisfied]").check()
+        resident.locator("form[data-verb-form=rate] textarea[name=comment]").fill("修得很快")
+        resident.locator("form[data-verb-form=rate] button[data-verb=rate]").click()
+        expect(resident.locator(f"#panel-{rid}")).to_have_attribute("data-status", "closed")
+        expect(resident.locator(".rating")).to_contain_text("满意")
+    finally:
+        for ctx in contexts.values():
+            ctx.close()
+
+
+def test_anonymous_resident_follows_by_code(browser: Browser, base: str) -> None:
+    first, second = context(browser, base), context(browser, base)
+    try:
+        code = submit(first.new_page(), "村西头垃圾桶满了没人清理", anonymous=True)
+        page = second.new_page()
+        page.goto("/follow/")
+        page.fill("input[name=code]", code.lower())
+        page.click("main form button")
+        expect(page.locator(".panel h1")).to_contain_text("垃圾桶")
+        expect(page.locator(".facts")).to_contain_text("匿名")
+    finally:
+        first.close()
+        second.close()
+
+
+def test_cosign_a_similar_request_while_typing(browser: Browser, base: str) -> None:
+    ctx = context(browser, base)
+    try:
+        page = livetest.login(ctx, base, "resident2")
+        submit(page, "村文化广场的健身器材坏了，扶手松动")
+        other = livetest.login(context(browser, base), base, "resident1")
+        other.goto(f"/h/{VILLAGE}/")
+        other.fill("#text", "文化广场健身器材坏了")
+        cosign = other.locator("#similar [data-cosign]").first
+        expect(cosign).to_be_visible()
+        cosign.click()
+        expect(other.locator(".timeline")).to_contain_text("我也遇到")
+    finally:
+        ctx.close()
+
+
+def test_two_liaisons_at_once_one_gets_a_clear_409(browser: Browser, base: str) -> None:
+    ctx_a, ctx_b, ctx_r = (context(browser, base) for _ in range(3))
+    try:
+        code_page = ctx_r.new_page()
+        submit(code_page, "路口井盖松动，车过有响声")
+        rid = open_request(code_page, base, code_page)
+        ctx_b.add_init_script("window.WebSocket = undefined")  # b keeps its stale page
+        a = livetest.login(ctx_a, base, "liaison1")
+        b = livetest.login(ctx_b, base, "liaison1")
+        a.goto(f"/r/{rid}/")
+        b.goto(f"/r/{rid}/")
+        act(a, "acknowledge")
+        expect(a.locator(f"#panel-{rid}")).to_have_attribute("data-status", "acknowledged")
+        b.locator("form[data-verb-form=acknowledge] button[data-verb=acknowledge]").click()
+        expect(b.locator("#flash .error")).to_be_visible()
+        expect(b.locator("#flash .error")).to_contain_text("操作未执行")
+    finally:
+        for c in (ctx_a, ctx_b, ctx_r):
+            c.close()
+
+
+def test_two_processes_with_redis_deliver_live_updates(browser: Browser, tmp_path: Path) -> None:
+    """A request submitted through one server process appears live in a liaison's inbox served
+    by another: both share a throw-away redis-server as their channel layer."""
+    livetest.prepare(tmp_path)
+    with (
+        livetest.redis(tmp_path) as url,
+        livetest.server(tmp_path, REDIS_URL=url) as base_a,
+        livetest.server(tmp_path, REDIS_URL=url) as base_b,
+    ):
+        on_a, on_b = context(browser, base_a), context(browser, base_b)
+        try:
+            inbox = livetest.login(on_a, base_a, "liaison1")
+            inbox.goto("/inbox/")
+            live(inbox)
+            resident = livetest.login(on_b, base_b, "resident1")
+            submit(resident, "两个进程：村口积水很深")
+            rid = open_request(resident, base_b, resident)
+            expect(inbox.locator(f"#row-{rid}")).to_be_visible()
+            # and back: the liaison acknowledges on A, the resident's page on B follows.
+            resident.goto(f"/r/{rid}/")
+            live(resident)
+            inbox.locator(f"#row-{rid} button[data-verb=acknowledge]").click()
+            expect(resident.locator(f"#panel-{rid}")).to_have_attribute(
+                "data-status", "acknowledged"
+            )
+        finally:
+            on_a.close()
+            on_b.close()
+
+
+def test_submit_page_weighs_under_300_kb(browser: Browser, base: str) -> None:
+    """Everything the resident's submit page transfers (HTML, CSS, JS, headers), uncached."""
+    from yishiting.web.screenshots import page_weight
+
+    weight = page_weight(browser, base, f"/h/{VILLAGE}/")
+    print(f"\nsubmit page: {weight} bytes transferred")
+    assert 10_000 < weight < 300 * 1024
+
+
+def test_countdowns_turn_amber_at_half_time_and_red_when_overdue(
+    browser: Browser, base: str
+) -> None:
+    ctx = context(browser, base)
+    try:
+        page = ctx.new_page()
+        page.goto("/follow/")
+        page.evaluate(
+            """() => {
+              const now = Date.now(), iso = (ms) => new Date(now + ms).toISOString();
+              const add = (id, start, due) => document.querySelector("main").insertAdjacentHTML(
+                "beforeend",
+                `<span id="${id}" class="clock" data-start="${iso(start)}" data-due="${iso(due)}">`
+                + "</span>");
+              add("fresh", -60e3, 240e3);  // a fifth of its time used
+              add("half", -180e3, 120e3);  // 60% used
+              add("late", -400e3, -100e3);  // due 100 s ago
+            }"""
+        )
+        expect(page.locator("#fresh")).to_contain_text("剩余")
+        expect(page.locator("#fresh")).not_to_have_class("clock amber")
+        expect(page.locator("#half")).to_have_class("clock amber")
+        expect(page.locator("#late")).to_have_class("clock red")
+        expect(page.locator("#late")).to_contain_text("已超时 1分")
+    finally:
+        ctx.close()

@@ -1,0 +1,43 @@
+"""The pages' URLs (mounted at the site root)."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from yishiting.web.views import (
+    board,
+    common,
+    department,
+    dispatcher,
+    duty,
+    leader,
+    liaison,
+    resident,
+)
+
+app_name = "web"
+urlpatterns = [
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="web/login.html"),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("w/", common.workspace, name="workspace"),
+    path("h/<str:code>/", resident.hall_page, name="hall"),
+    path("h/<str:code>/qr.svg", resident.qr_svg, name="hall-qr"),
+    path("h/<str:code>/similar/", resident.similar, name="similar"),
+    path("h/<str:code>/board/", board.board, name="board"),
+    path("submitted/<str:code>/", resident.submitted, name="submitted"),
+    path("my/", resident.my_requests, name="my"),
+    path("follow/", resident.follow, name="follow"),
+    path("r/<int:request_id>/", common.request_page, name="request"),
+    path("r/<int:request_id>/do/<str:verb>/", common.act, name="act"),
+    path("photos/<int:attachment_id>", common.photo, name="photo"),
+    path("inbox/", liaison.inbox, name="inbox"),
+    path("capture/", liaison.capture, name="capture"),
+    path("capture/parse/", liaison.capture_parse, name="capture-parse"),
+    path("dispatch/", dispatcher.console, name="dispatch"),
+    path("dept/", department.workbench, name="dept"),
+    path("duty/", duty.console, name="duty"),
+    path("leader/", leader.requests_list, name="leader"),
+]

@@ -1,0 +1,1 @@
+"""Views per role: resident, board, liaison, dispatcher, department, duty, leader."""

@@ -1,0 +1,156 @@
+"""Resident pages: a hall's page (submit in 30 s), similar requests, my requests, follow-up code."""
+
+from __future__ import annotations
+
+import io
+import itertools
+from datetime import timedelta
+
+import segno
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from yishiting.core.errors import ActionError, InvalidError
+from yishiting.core.masking import mask_text
+from yishiting.orgs.models import Hall, HallKind
+from yishiting.requests import actions
+from yishiting.requests.models import Channel, Follower, Request
+from yishiting.requests.queries import visible_requests
+from yishiting.requests.states import OPEN
+from yishiting.web.views.common import actor_of, error_response, rows
+
+# Halls a resident cannot raise a problem in directly (§3: they are where problems climb to).
+NO_SUBMIT = (HallKind.COUNTY, HallKind.ASSIGNMENT)
+# The codes an anonymous visitor submitted in this browser, newest first.
+SESSION_CODES = "follow_codes"
+
+
+def _hall(code: str) -> Hall:
+    hall = Hall.objects.filter(code=code).first()
+    if hall is None:
+        raise Http404(_("找不到该议事厅"))
+    return hall
+
+
+def _float(value: str) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise InvalidError(_("位置格式不对")) from None
+
+
+def hall_page(request: HttpRequest, code: str) -> HttpResponse:
+    """A hall's page, reached by its link or QR code: raise a problem here."""
+    hall = _hall(code)
+    if hall.kind in NO_SUBMIT:
+        return redirect(f"/h/{hall.code}/board/")
+    who = actor_of(request)
+    if request.method == "POST":
+        try:
+            req = actions.do_submit(
+                actor=who,
+                hall=hall,
+                text=request.POST.get("text", ""),
+                anonymous=bool(request.POST.get("anonymous")),
+                reporter_name=request.POST.get("name", "").strip(),
+                reporter_phone=request.POST.get("phone", "").strip(),
+                address=request.POST.get("address", "").strip(),
+                lat=_float(request.POST.get("lat", "")),
+                lng=_float(request.POST.get("lng", "")),
+                channel=Channel.WEB,
+                photos=request.FILES.getlist("photos"),
+            )
+        except ActionError as exc:
+            if request.headers.get("HX-Request"):
+                return error_response(request, exc)
+            return render(
+                request,
+                "web/hall.html",
+                {"hall": hall, "error": exc.message, "form": request.POST},
+                status=exc.status,
+            )
+        codes = [req.follow_code, *request.session.get(SESSION_CODES, [])][:20]
+        request.session[SESSION_CODES] = codes
+        return redirect(f"/submitted/{req.follow_code}/")
+    return render(request, "web/hall.html", {"hall": hall, "form": {}})
+
+
+def submitted(request: HttpRequest, code: str) -> HttpResponse:
+    """After submitting: the follow-up code to keep, and a link to follow the request."""
+    req = Request.objects.filter(follow_code=code.upper()).first()
+    if req is None or code.upper() not in request.session.get(SESSION_CODES, []):
+        raise Http404(_("找不到该诉求"))
+    return render(request, "web/submitted.html", {"req": req})
+
+
+def qr_svg(request: HttpRequest, code: str) -> HttpResponse:
+    """The hall's QR code (an SVG made here, no service called) pointing at its page."""
+    hall = _hall(code)
+    out = io.BytesIO()
+    segno.make(request.build_absolute_uri(f"/h/{hall.code}/"), error="m").save(
+        out, kind="svg", scale=6, border=2
+    )
+    return HttpResponse(out.getvalue(), content_type="image/svg+xml")
+
+
+def _bigrams(text: str) -> set[str]:
+    chars = [c for c in text if not c.isspace()]
+    return {a + b for a, b in itertools.pairwise(chars)}
+
+
+def similar(request: HttpRequest, code: str) -> HttpResponse:
+    """While typing: open requests of this hall from the last 30 days that share wording."""
+    hall = _hall(code)
+    text = request.GET.get("text", "").strip()[:500]
+    found: list[tuple[float, Request]] = []
+    words = _bigrams(text)
+    if len(words) >= 3:
+        since = timezone.now() - timedelta(days=30)
+        qs = Request.objects.filter(
+            hall__path__startswith=hall.path, status__in=list(OPEN), created_at__gte=since
+        ).order_by("-created_at")[:300]
+        for r in qs:
+            other = _bigrams(r.title + r.text)
+            if other:
+                score = len(words & other) / len(words)
+                if score >= 0.3:
+                    found.append((score, r))
+    found.sort(key=lambda x: -x[0])
+    items = [{"id": r.pk, "title": mask_text(r.title), "status": r.status} for _s, r in found[:3]]
+    return render(
+        request,
+        "web/_similar.html",
+        {"items": items, "logged_in": request.user.is_authenticated, "hall": hall},
+    )
+
+
+def my_requests(request: HttpRequest) -> HttpResponse:
+    """What I raised or follow (logged in), or what this browser submitted (visitors)."""
+    who = actor_of(request)
+    if who is not None:
+        followed = Follower.objects.filter(user=who.user).values("request_id")
+        qs = visible_requests(who).filter(pk__in=followed).order_by("-created_at")
+    else:
+        codes = request.session.get(SESSION_CODES, [])
+        qs = Request.objects.filter(follow_code__in=codes).select_related(
+            "hall", "origin_hall", "department", "category"
+        )
+    return render(request, "web/my.html", {"rows": rows(qs, who), "codes": who is None})
+
+
+def follow(request: HttpRequest) -> HttpResponse:
+    """Anonymous residents follow a request by its follow-up code (查询码)."""
+    code = request.GET.get("code", "").strip().upper().replace(" ", "")
+    error = ""
+    if code:
+        req = Request.objects.filter(follow_code=code).first()
+        if req is not None:
+            return redirect(f"/r/{req.pk}/")
+        error = _("没有这个查询码，请核对后再试")
+    return render(
+        request, "web/follow.html", {"code": code, "error": error}, status=404 if error else 200
+    )
