@@ -221,3 +221,54 @@ def test_internal_comment_photos_stay_internal(county, client) -> None:
     assert client.get(f"/photos/{attachment.pk}").status_code == 200
     assert Client().get(f"/photos/{attachment.pk}").status_code == 404
     assert "内部备注" not in Client().get(f"/r/{req.pk}/").content.decode()
+
+
+def test_lead_and_assisting_departments_on_their_pages(county, client) -> None:
+    """主办/协办 from the dispatcher's form to both workbenches: the assisting department posts
+    its part, a second one is waived, then the lead resolves."""
+    from yishiting.orgs.models import Department, Membership, Role
+    from yishiting.requests.models import Part
+
+    shizheng = Department.objects.create(code="shizheng", name="市政局", county=county.county)
+    Membership.objects.create(user=county["leader1"], role=Role.DEPARTMENT, department=shizheng)
+    req = submit(county, county["resident1"], category=county.sewage)
+    for who, verb in (
+        ("liaison1", "escalate"),
+        ("manager1", "acknowledge"),
+        ("manager1", "escalate"),
+    ):
+        assert login(Client(), county[who]).post(f"/r/{req.pk}/do/{verb}/").status_code == 302
+    dispatcher = login(Client(), county["dispatcher1"])
+    form = dispatcher.get(f"/r/{req.pk}/").content.decode()
+    assert 'name="assisting" value="gongdian"' in form
+    dispatcher.post(
+        f"/r/{req.pk}/do/dispatch/",
+        {"department": "zhujian", "assisting": ["gongdian", "shizheng"]},
+    )
+    assert sorted(Part.objects.filter(request=req).values_list("department__code", flat=True)) == [
+        "gongdian",
+        "shizheng",
+    ]
+    lead = login(Client(), county["dept1"])
+    lead.post(f"/r/{req.pk}/do/claim/")
+    assert lead.post(f"/r/{req.pk}/do/resolve/", {"note": "已疏通"}).status_code == 409
+    helper = login(Client(), county["dept2"])
+    assert f'id="row-{req.pk}"' in helper.get("/dept/").content.decode()  # under 协办
+    assert 'data-verb="post_part"' in helper.get(f"/r/{req.pk}/").content.decode()
+    assert helper.post(f"/r/{req.pk}/do/post_part/", {"note": ""}).status_code == 422
+    assert helper.post(f"/r/{req.pk}/do/post_part/", {"note": "线路已检修"}).status_code == 302
+    waive = dispatcher.get(f"/r/{req.pk}/").content.decode()
+    assert 'name="waived_part"' in waive and 'value="shizheng"' in waive
+    assert (
+        dispatcher.post(
+            f"/r/{req.pk}/do/waive_part/", {"waived_part": "shizheng", "reason": "无需市政参与"}
+        ).status_code
+        == 302
+    )
+    assert dict(Part.objects.filter(request=req).values_list("department__code", "status")) == {
+        "gongdian": "posted",
+        "shizheng": "waived",
+    }
+    assert lead.post(f"/r/{req.pk}/do/resolve/", {"note": "已疏通"}).status_code == 302
+    req.refresh_from_db()
+    assert req.status == "resolved"

@@ -25,6 +25,7 @@ from yishiting.requests import actions
 from yishiting.requests.models import Attachment, Event, Request
 from yishiting.requests.queries import get_request, sees_personal_data
 from yishiting.requests.states import (
+    PART_OPEN,
     PENDING_LABELS,
     VERB_LABELS,
     Pending,
@@ -46,7 +47,7 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     Verb.ACKNOWLEDGE: ("reply",),
     Verb.START: ("note",),
     Verb.ESCALATE: ("note",),
-    Verb.DISPATCH: ("department", "category", "note"),
+    Verb.DISPATCH: ("department", "assisting", "category", "note"),
     Verb.CLAIM: ("note",),
     Verb.RETURN: ("reason_code", "reason"),
     Verb.HOLD: ("reason",),
@@ -63,10 +64,12 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     Verb.COMMENT: ("note", "public", "photos"),
     Verb.COSIGN: ("note",),
     Verb.HAND_DOWN: ("hall", "reason"),
-    Verb.REVIEW_RETURN: ("return_decision", "department", "reason"),
+    Verb.REVIEW_RETURN: ("part", "return_decision", "department", "reason"),
     Verb.APPEAL: ("reason",),
     Verb.REVIEW_RATING: ("rating_decision", "until", "reason"),
     Verb.VISIT: ("rating", "channel", "note"),
+    Verb.POST_PART: ("note", "photos"),
+    Verb.WAIVE_PART: ("waived_part", "reason"),
 }
 # Verbs a page offers as its big first button; the rest fold under 更多操作.
 PRIMARY = (
@@ -172,6 +175,7 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
         "categories": list(Category.objects.order_by("name")),
         "suggested_department": suggested,
         "ready_replies": READY_REPLIES,
+        "open_part_statuses": sorted(PART_OPEN),
         "staff": bool(who and who.is_staff_member),
         "return_decisions": list(ReturnDecision),
         "rating_decisions": list(RatingDecision),
@@ -219,6 +223,10 @@ def verb_body(post: QueryDict) -> VerbIn:
         value = post.get(key, "")
         if value != "":
             raw[key] = value
+    if post.getlist("assisting"):
+        raw["assisting"] = post.getlist("assisting")
+    if post.get("waived_part"):
+        raw["department"] = post["waived_part"]
     if post.get("reply") and not raw.get("note"):
         raw["note"] = post["reply"]
     if "decision" not in raw:
