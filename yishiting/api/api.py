@@ -190,6 +190,17 @@ def categories(request: HttpRequest) -> list[dict[str, Any]]:
 # --- requests -------------------------------------------------------------------------------
 
 
+def _json_object(request: HttpRequest) -> dict[str, Any]:
+    """The request's JSON body, which must be an object (an empty body is `{}`)."""
+    try:
+        raw = json.loads(request.body or b"{}")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidError("body: not valid JSON") from None
+    if not isinstance(raw, dict):
+        raise InvalidError("body: a JSON object is expected")
+    return raw
+
+
 def _no_nul(raw: dict[str, Any]) -> None:
     """PostgreSQL cannot store text with NUL in it: refuse it as bad input, not a 500."""
     for key, value in raw.items():
@@ -216,12 +227,7 @@ def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any]]:
                 raw[name] = value
         photos = request.FILES.getlist("photos")
     else:
-        try:
-            raw = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InvalidError("body: not valid JSON") from None
-        if not isinstance(raw, dict):
-            raise InvalidError("body: a JSON object is expected")
+        raw = _json_object(request)
     _no_nul(raw)
     try:
         return RequestIn.model_validate(raw), photos
@@ -406,12 +412,7 @@ def _verb_payload(request: HttpRequest) -> tuple[VerbIn, list[Any]]:
             raw["assisting"] = request.POST.getlist("assisting")
         photos = request.FILES.getlist("photos")
     else:
-        try:
-            raw = json.loads(request.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InvalidError("body: not valid JSON") from None
-        if not isinstance(raw, dict):
-            raise InvalidError("body: a JSON object is expected")
+        raw = _json_object(request)
         photos = []
     _no_nul(raw)
     try:
