@@ -15,14 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from django.db import DatabaseError, transaction
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from yishiting.orgs.importer import (
-    _OLE_MAGIC,
-    _ZIP_MAGIC,
     Column,
     Counts,
     ImportFailed,
@@ -32,6 +30,7 @@ from yishiting.orgs.importer import (
     _limited,
     _norm,
     _RowReader,
+    read_sheets,
 )
 from yishiting.orgs.models import BASIS_CHOICES, Category, ClockPolicy, Department, Priority
 from yishiting.requests.clocks import Basis
@@ -287,35 +286,7 @@ def _read_policies(raw: list[Any], out: list[Problem]) -> list[PolicyRow]:
 
 def read_workbook(path: str | Path) -> PolicyData:
     """Read the 类别 and 时限规则 sheets (either may be absent, not both)."""
-    path = Path(path)
-    if not path.is_file():
-        raise PolicyImportFailed([Problem(f"找不到文件 {path}")])
-    raw: dict[str, list[list[tuple[Any, str | None]]]] = {}
-    with path.open("rb") as fh:
-        magic = fh.read(8)
-        fh.seek(0)
-        if magic.startswith(_OLE_MAGIC):
-            raise PolicyImportFailed(
-                [Problem(f"无法读取 {path.name}：这是旧版 .xls 文件，请另存为 .xlsx")]
-            )
-        if not magic.startswith(_ZIP_MAGIC):
-            raise PolicyImportFailed([Problem(f"无法读取 {path.name}：不是 Excel 工作簿（.xlsx）")])
-        try:
-            book = load_workbook(fh, read_only=True, data_only=True)
-            try:
-                names = {name.strip(): name for name in book.sheetnames}
-                for sheet in SHEETS:
-                    if sheet in names:
-                        raw[sheet] = [
-                            [(c.value, getattr(c, "number_format", None)) for c in row]
-                            for row in book[names[sheet]].iter_rows()
-                        ]
-            finally:
-                book.close()
-        except Exception as exc:  # openpyxl raises many kinds of error on a damaged file
-            raise PolicyImportFailed(
-                [Problem(f"无法读取 {path.name}：文件已损坏（{type(exc).__name__}）")]
-            ) from exc
+    raw = read_sheets(path, SHEETS, PolicyImportFailed)
     data = PolicyData(sheets=tuple(raw))
     if not raw:
         data.problems.append(Problem(f"缺少工作表：需要“{CATEGORIES_SHEET}”或“{POLICIES_SHEET}”"))

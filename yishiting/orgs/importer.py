@@ -515,33 +515,37 @@ def _read_people(rows: list[tuple[int, dict[str, Any]]], out: list[Problem]) -> 
     return people
 
 
-def _unreadable(path: Path, why: str) -> ImportFailed:
-    """The error for a file that is not a workbook we can read."""
-    return ImportFailed([Problem(f"无法读取 {path.name}：{why}")])
+Rows = list[list[tuple[Any, str | None]]]
 
 
-def read_workbook(path: str | Path) -> OrgData:
-    """Read the three sheets of a workbook; ImportFailed if the file itself is unusable."""
+def read_sheets(
+    path: str | Path, sheets: Sequence[str], failed: type[ImportFailed] = ImportFailed
+) -> dict[str, Rows]:
+    """The named sheets of an .xlsx file that has them, as rows of (value, number format);
+    `failed` (with one problem) when the file itself is missing or not a workbook."""
     path = Path(path)
+
+    def unreadable(why: str) -> ImportFailed:
+        return failed([Problem(f"无法读取 {path.name}：{why}")])
+
     if not path.is_file():
-        raise ImportFailed([Problem(f"找不到文件 {path}")])
+        raise failed([Problem(f"找不到文件 {path}")])
     with path.open("rb") as fh:
         magic = fh.read(8)
         fh.seek(0)
         if magic.startswith(_OLE_MAGIC):
-            raise _unreadable(
-                path,
-                "这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中另存为“Excel 工作簿 (.xlsx)”",
+            raise unreadable(
+                "这是旧版 Excel 97-2003（.xls）文件，请在 Excel 中另存为“Excel 工作簿 (.xlsx)”"
             )
         if not magic.startswith(_ZIP_MAGIC):
-            raise _unreadable(path, "不是 Excel 工作簿（.xlsx）文件")
-        raw: dict[str, list[list[tuple[Any, str | None]]]] = {}
+            raise unreadable("不是 Excel 工作簿（.xlsx）文件")
+        raw: dict[str, Rows] = {}
         try:
             # read_only streams the sheets; data_only gives formulas' saved results.
             book = load_workbook(fh, read_only=True, data_only=True)
             try:
                 names = {name.strip(): name for name in book.sheetnames}
-                for sheet in SHEETS:
+                for sheet in sheets:
                     if sheet in names:
                         raw[sheet] = [
                             [(c.value, getattr(c, "number_format", None)) for c in row]
@@ -550,9 +554,15 @@ def read_workbook(path: str | Path) -> OrgData:
             finally:
                 book.close()
         except Exception as exc:  # openpyxl raises many kinds of error on a damaged file
-            raise _unreadable(
-                path, f"文件已损坏或不是 Excel 工作簿（.xlsx）（{type(exc).__name__}）"
+            raise unreadable(
+                f"文件已损坏或不是 Excel 工作簿（.xlsx）（{type(exc).__name__}）"
             ) from exc
+    return raw
+
+
+def read_workbook(path: str | Path) -> OrgData:
+    """Read the three sheets of a workbook; ImportFailed if the file itself is unusable."""
+    raw = read_sheets(path, SHEETS)
     data = OrgData()
     missing = [sheet for sheet in SHEETS if sheet not in raw]
     if missing:
