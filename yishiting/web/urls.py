@@ -11,6 +11,7 @@ from yishiting.web.views import (
     duty,
     leader,
     liaison,
+    messages,
     resident,
 )
 
@@ -34,6 +35,7 @@ urlpatterns = [
     path("r/<int:request_id>/do/<str:verb>/", common.act, name="act"),
     path("photos/<int:attachment_id>", common.photo, name="photo"),
     path("inbox/", liaison.inbox, name="inbox"),
+    path("messages/", messages.messages, name="messages"),
     path("capture/", liaison.capture, name="capture"),
     path("capture/parse/", liaison.capture_parse, name="capture-parse"),
     path("dispatch/", dispatcher.console, name="dispatch"),

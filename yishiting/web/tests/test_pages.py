@@ -272,3 +272,31 @@ def test_lead_and_assisting_departments_on_their_pages(county, client) -> None:
     assert lead.post(f"/r/{req.pk}/do/resolve/", {"note": "已疏通"}).status_code == 302
     req.refresh_from_db()
     assert req.status == "resolved"
+
+
+def test_messages_page_lists_in_app_notifications_and_marks_them_read(county, client) -> None:
+    """The outbox's in-app rows are what 站内消息 shows; another person's are not there."""
+    from yishiting.notify.models import Notification
+
+    req = submit(county, county["resident1"])
+    mine = Notification.objects.filter(user=county["liaison1"], channel="in_app")
+    assert mine.exists() and mine.filter(read_at__isnull=True).exists()
+    page = login(client, county["liaison1"]).get("/messages/").content.decode()
+    assert f"/r/{req.pk}/" in page and mine.first().title in page
+    assert not mine.filter(read_at__isnull=True).exists()
+    other = login(Client(), county["liaison3"]).get("/messages/").content.decode()
+    assert f"/r/{req.pk}/" not in other
+    assert Client().get("/messages/").status_code == 302  # log-in first
+
+
+def test_inbox_lists_unrated_closed_requests_for_a_return_visit(county, client) -> None:
+    req = submit(county, county["resident1"])
+    req = actions.do_acknowledge(req, actor=county["liaison1"])
+    req = actions.do_start(req, actor=county["liaison1"])
+    req = actions.do_resolve(req, actor=county["liaison1"], note="已修好")
+    req = actions.do_close(req, now=req.rate_by)
+    inbox = login(client, county["liaison1"]).get("/inbox/").content.decode()
+    assert "待回访" in inbox and f'id="row-{req.pk}"' in inbox
+    assert 'data-verb="visit"' in client.get(f"/r/{req.pk}/").content.decode()
+    actions.do_visit(req, actor=county["liaison1"], rating="satisfied", channel="phone")
+    assert "待回访" not in client.get("/inbox/").content.decode()

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from yishiting.core.errors import ActionError, ForbiddenError
 from yishiting.core.masking import extract_contact
+from yishiting.notify.queries import return_visits
 from yishiting.orgs.models import Hall, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
@@ -44,7 +45,13 @@ def inbox(request: HttpRequest) -> HttpResponse:
             else Q(hall_id=h.pk)
         )
     qs = visible_requests(who).filter(here, status__in=list(OPEN)).order_by("next_due_at", "-id")
-    ctx = {"rows": rows(qs, who), "halls": halls, "ready": READY_REPLIES[0]}
+    ctx = {
+        "rows": rows(qs, who),
+        # closed without a rating: each waits for a return visit (回访) by phone or in person
+        "visits": rows(return_visits(who.user), who),
+        "halls": halls,
+        "ready": READY_REPLIES[0],
+    }
     template = "web/_inbox_rows.html" if request.GET.get("fragment") else "web/inbox.html"
     return render(request, template, ctx)
 
