@@ -265,9 +265,10 @@ def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) ->
     total = 0
     for w in warnings:
         clock, pct = w["clock"], int(w["pct"])
+        reminder = w.get("reminder", pct >= 80)  # rows written before the flag: 80 was it
         batch = Batch(f"w{req.pk}:{clock}:{w['deadline']}:{pct}", req, "warning")
         label = CLOCK_LABELS.get(clock, clock)
-        title = f"催办：{label}时限已过{pct}%" if pct >= 80 else f"提醒：{label}时限已过半"
+        title = f"催办：{label}时限已过{pct}%" if reminder else f"提醒：{label}时限已过半"
         deadline = datetime.fromisoformat(w["deadline"])
         body = f"{req.hall.name} · {req.title}\n请在 {_when(deadline)} 前{label}。"
         people = followers(req) if clock == "rate_by" else handlers(req)
@@ -277,7 +278,7 @@ def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) ->
                 f"您反映的“{req.title}”已办结，请在 {_when(deadline)} 前评价。",
             )
         batch.users(people, title, body)
-        if pct >= 80 and clock != "rate_by":
+        if reminder and clock != "rate_by":
             if req.department_id is not None and req.status != State.RESOLVED:
                 batch.robots(robots(department_id=req.department_id), title, body)
             else:

@@ -414,8 +414,9 @@ def _warnings(
     hours: clocks.WorkingHours,
     handled_through: datetime | None,
 ) -> list[dict[str, Any]]:
-    """The 50% and 80% warnings still to give for the clocks after this change: kept for a
-    clock whose deadline did not move, computed afresh for a clock that (re)started."""
+    """The 50% and reminder (催办, default 80%) warnings still to give for the clocks after this
+    change: kept for a clock whose deadline did not move, computed afresh for one that
+    (re)started."""
     out: list[dict[str, Any]] = []
     for w in req.warnings or []:
         deadline = new.get(w["clock"])
@@ -427,7 +428,8 @@ def _warnings(
             continue  # the sweep is acting at or past it: the breach says more
         out.append(w)
     county = req.hall.county_code if req.hall_id else ""
-    percents = sorted({WARNING_PERCENT, CountyRules.for_county(county).reminder_percent})
+    reminder = CountyRules.for_county(county).reminder_percent
+    percents = sorted({WARNING_PERCENT, reminder})
     for name in sorted(fresh):
         deadline = new.get(name)
         if name not in WARNING_CLOCKS or deadline is None or deadline <= now:
@@ -449,6 +451,8 @@ def _warnings(
                     {
                         "clock": name,
                         "pct": pct,
+                        # the 催办 of §3.1 (the county's reminder_percent), not the 50% notice
+                        "reminder": pct == reminder,
                         "at": at.isoformat(),
                         "deadline": deadline.isoformat(),
                     }

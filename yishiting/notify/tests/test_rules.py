@@ -61,6 +61,22 @@ def test_first_response_warns_at_50_and_80_percent_then_escalates(county: County
     assert told("warning", user__username="manager1") == [("manager1", "in_app")]
 
 
+def test_the_reminder_follows_the_countys_reminder_percent(county: County) -> None:
+    """催办 at CountyRules.reminder_percent (default 80): a county that sets 70 is reminded at
+    70% of the 5-minute clock, beside the fixed 50% warning."""
+    from yishiting.orgs.models import CountyRules
+
+    CountyRules.objects.filter(county=county.county).update(reminder_percent=70)
+    r = submit(county)
+    assert [(w["pct"], w["at"]) for w in r.warnings] == [
+        (50, (T0 + timedelta(seconds=150)).isoformat()),
+        (70, (T0 + timedelta(seconds=210)).isoformat()),
+    ]
+    assert sweep.run_pass(T0 + timedelta(seconds=209)) == (0, 1)
+    assert sweep.run_pass(T0 + timedelta(seconds=210)) == (0, 1)
+    assert ("催办：响应时限已过70%", "liaison1", "in_app") in warnings_of(r.pk)
+
+
 def test_a_sweep_that_was_down_gives_one_warning_per_clock_not_both(county: County) -> None:
     r = submit(county)
     assert sweep.run_pass(T0 + timedelta(seconds=290)) == (0, 1)

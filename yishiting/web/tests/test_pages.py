@@ -300,3 +300,19 @@ def test_inbox_lists_unrated_closed_requests_for_a_return_visit(county, client) 
     assert 'data-verb="visit"' in client.get(f"/r/{req.pk}/").content.decode()
     actions.do_visit(req, actor=county["liaison1"], rating="satisfied", channel="phone")
     assert "待回访" not in client.get("/inbox/").content.decode()
+
+
+def test_an_approved_appeal_is_shown_on_the_public_board(county, client) -> None:
+    req = submit(county, county["resident1"])
+    req = actions.do_acknowledge(req, actor=county["liaison1"])
+    req = actions.do_start(req, actor=county["liaison1"])
+    req = actions.do_resolve(req, actor=county["liaison1"], note="已按规定处理")
+    req = actions.do_rate(req, actor=county["resident1"], rating="dissatisfied")
+    board = client.get(f"/h/{county.village.code}/board/").content.decode()
+    assert "甄别通过" not in board
+    req = actions.do_appeal(req, actor=county["liaison1"], reason="要求拆除合法建筑，依法无法满足")
+    actions.do_review_rating(
+        req, actor=county["manager1"], decision="approve_appeal", reason="经核实依法无法满足"
+    )
+    board = client.get(f"/h/{county.village.code}/board/").content.decode()
+    assert "甄别通过" in board
