@@ -1,4 +1,5 @@
-"""Admin: robot bindings (webhook and secrets write-only), the outbox with its dead letters."""
+"""Admin: robot bindings (webhook and secrets write-only), outbound webhooks (secret
+write-only, each with its delivery log), the outbox with its dead letters."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from yishiting.notify import duty, outbox
-from yishiting.notify.models import Notification, NotifyStatus, RobotBinding
+from yishiting.notify.models import Notification, NotifyStatus, RobotBinding, Webhook
 from yishiting.orgs.models import Hall, HallKind
+from yishiting.requests.states import VERB_CHOICES
 
 MAX_GAPS_SHOWN = 5
 
@@ -54,6 +56,73 @@ class RobotBindingAdmin(admin.ModelAdmin):
     autocomplete_fields = ("hall", "department")
 
 
+class WebhookForm(forms.ModelForm):
+    """Event types as checkboxes; the secret is never shown back (left empty, it stays)."""
+
+    verbs = forms.MultipleChoiceField(
+        label=_("事件类型"),
+        choices=VERB_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("不选则推送全部事件"),
+    )
+
+    class Meta:
+        model = Webhook
+        fields = ("name", "url", "verbs", "secret", "active")
+        widgets = {"secret": forms.PasswordInput(render_value=False)}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["secret"].required = False
+            self.fields["secret"].help_text = _("已设置；留空则保持不变")
+
+    def clean_secret(self) -> str:
+        secret = str(self.cleaned_data.get("secret") or "")
+        if not secret and self.instance.pk:
+            return str(Webhook.objects.get(pk=self.instance.pk).secret)
+        return secret
+
+
+class DeliveryInline(admin.TabularInline):
+    """A webhook's delivery log: its notification rows, newest first."""
+
+    model = Notification
+    fk_name = "webhook"
+    verbose_name = _("投递记录")
+    verbose_name_plural = _("投递记录")
+    fields = (
+        "id",
+        "title",
+        "idempotency_key",
+        "status",
+        "attempts",
+        "response_code",
+        "last_error",
+        "created_at",
+        "sent_at",
+    )
+    readonly_fields = fields
+    ordering = ("-id",)
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    form = WebhookForm
+    list_display = ("name", "active", "created_at")
+    list_filter = ("active",)
+    search_fields = ("name",)
+    inlines = [DeliveryInline]
+
+
 @admin.action(description=_("重新发送"))
 def retry_dead(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Notification]) -> None:
     n = outbox.retry(queryset.filter(status=NotifyStatus.DEAD))
@@ -69,14 +138,15 @@ class NotificationAdmin(admin.ModelAdmin):
         "title",
         "status",
         "attempts",
+        "response_code",
         "last_error",
         "created_at",
         "sent_at",
     )
-    list_filter = ("status", "channel", "kind")
+    list_filter = ("status", "channel", "kind", "webhook")
     search_fields = ("title", "destination", "idempotency_key")
     actions = [retry_dead]
-    list_select_related = ("user", "binding")
+    list_select_related = ("user", "binding", "webhook")
     readonly_fields = [f.name for f in Notification._meta.fields]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
