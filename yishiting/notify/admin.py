@@ -9,7 +9,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from yishiting.notify import duty, outbox
@@ -85,42 +87,80 @@ class WebhookForm(forms.ModelForm):
         return secret
 
 
-class DeliveryInline(admin.TabularInline):
-    """A webhook's delivery log: its notification rows, newest first."""
-
-    model = Notification
-    fk_name = "webhook"
-    verbose_name = _("投递记录")
-    verbose_name_plural = _("投递记录")
-    fields = (
-        "id",
-        "title",
-        "idempotency_key",
-        "status",
-        "attempts",
-        "response_code",
-        "last_error",
-        "created_at",
-        "sent_at",
-    )
-    readonly_fields = fields
-    ordering = ("-id",)
-    extra = 0
-    max_num = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+LOG_ROWS = 50
+"""How many of a webhook's latest deliveries its page shows (the rest: the 通知 list)."""
 
 
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
     form = WebhookForm
-    list_display = ("name", "active", "created_at")
+    list_display = ("name", "active", "pending", "dead", "log_link", "created_at")
     list_filter = ("active",)
     search_fields = ("name",)
-    inlines = [DeliveryInline]
+    readonly_fields = ("delivery_log",)
+
+    def get_fields(self, request: HttpRequest, obj: Webhook | None = None) -> list[Any]:
+        fields: list[Any] = ["name", "url", "verbs", "secret", "active"]
+        return [*fields, "delivery_log"] if obj is not None else fields
+
+    def _count(self, obj: Webhook, status: str) -> int:
+        return obj.deliveries.filter(status=status).count()
+
+    @admin.display(description=_("待发送"))
+    def pending(self, obj: Webhook) -> int:
+        return self._count(obj, NotifyStatus.PENDING)
+
+    @admin.display(description=_("发送失败"))
+    def dead(self, obj: Webhook) -> int:
+        return self._count(obj, NotifyStatus.DEAD)
+
+    @admin.display(description=_("投递记录"))
+    def log_link(self, obj: Webhook) -> str:
+        return format_html('<a href="{}">{}</a>', *self._all_link(obj))
+
+    @admin.display(description=_("投递记录"))
+    def delivery_log(self, obj: Webhook) -> str:
+        """The latest deliveries: status, attempts, the receiver's HTTP status, last error."""
+        rows = obj.deliveries.order_by("-id")[:LOG_ROWS]
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr>",
+            "ID",
+            _("事件类型"),
+            _("状态"),
+            _("尝试次数"),
+            _("响应状态码"),
+            _("最近错误"),
+            _("创建时间"),
+            _("发送时间"),
+        )
+        body = format_html_join(
+            "",
+            '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>'
+            "<td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    reverse("admin:notify_notification_change", args=[r.pk]),
+                    r.pk,
+                    r.title,
+                    r.get_status_display(),
+                    r.attempts,
+                    r.response_code if r.response_code is not None else "—",
+                    r.last_error or "—",
+                    timezone.localtime(r.created_at).strftime("%Y-%m-%d %H:%M:%S"),
+                    timezone.localtime(r.sent_at).strftime("%Y-%m-%d %H:%M:%S")
+                    if r.sent_at
+                    else "—",
+                )
+                for r in rows
+            ),
+        )
+        more = format_html('<p><a href="{}">{}</a></p>', *self._all_link(obj))
+        return format_html("<table>{}{}</table>{}", head, body, more)
+
+    def _all_link(self, obj: Webhook) -> tuple[str, str]:
+        url = reverse("admin:notify_notification_changelist") + f"?webhook__id__exact={obj.pk}"
+        return url, str(_("全部投递记录"))
 
 
 @admin.action(description=_("重新发送"))

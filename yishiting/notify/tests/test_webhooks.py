@@ -140,9 +140,16 @@ def test_a_permanent_4xx_is_dead_and_a_408_or_429_is_retried(county: County) -> 
             )
         receiver.down("error", status=410)
         assert outbox.deliver(wh.destination) == "sent"  # a batch was handled
+        row.refresh_from_db()
+        assert (row.status, row.attempts, row.response_code) == ("dead", 4, 410)
+        assert receiver.received == []
+        # An admin's retry (重新发送) once the receiver is fixed sends it, once.
+        receiver.up()
+        assert outbox.retry([row]) == 1
+        drain(wh.destination)
     row.refresh_from_db()
-    assert (row.status, row.attempts, row.response_code) == ("dead", 4, 410)
-    assert receiver.received == []
+    assert (row.status, row.attempts, row.response_code, row.last_error) == ("sent", 1, 200, "")
+    assert [e["id"] for e in receiver.events] == [row.idempotency_key]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -253,8 +260,20 @@ def test_the_admin_keeps_the_secret_write_only_and_shows_the_delivery_log(county
     assert page.status_code == 200
     html = page.content.decode()
     assert "s3cret-value-xyz" not in html
-    assert "投递记录" in html and "HTTP 410" in html and "410" in html
-    assert client.get("/admin/notify/webhook/").status_code == 200
+    row = Notification.objects.get(webhook=wh)
+    assert "投递记录" in html
+    # The log's row: id, event type, status, attempts, the receiver's status, the error.
+    cells = re.findall(r"<td>(.*?)</td>", html[html.index("投递记录") :])
+    assert [re.sub(r"<[^>]+>", "", c) for c in cells[:6]] == [
+        str(row.pk),
+        "submit",
+        "发送失败",
+        "3",
+        "410",
+        "HTTP 410",
+    ]
+    listing = client.get("/admin/notify/webhook/").content.decode()
+    assert f"?webhook__id__exact={wh.pk}" in listing and "s3cret-value-xyz" not in listing
     assert client.get(f"/admin/notify/notification/?webhook__id__exact={wh.pk}").status_code == 200
 
     # Saved with the secret left empty, the stored one stays; unknown verbs are refused.
