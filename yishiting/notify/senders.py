@@ -42,7 +42,10 @@ def _webhook(row: Notification) -> Sender | None:
     hook = row.webhook
     if hook is None or not hook.active:
         return None
-    return WebhookChannel(hook.url, hook.secret)
+    try:
+        return WebhookChannel(hook.url, hook.secret)
+    except ValueError:  # a URL that is not http(s): dead, not a wedged queue
+        return None
 
 
 SENDERS: dict[str, Callable[[Notification], Sender | None]] = {

@@ -287,3 +287,19 @@ def test_the_admin_keeps_the_secret_write_only_and_shows_the_delivery_log(county
     bad_url = WebhookForm(data={**data, "url": "file:///etc/passwd", "secret": "x"})
     assert not bad_url.is_valid() and "url" in bad_url.errors
     assert not WebhookForm(data={**data, "secret": ""}).is_valid()  # a new one needs a secret
+
+
+@pytest.mark.django_db
+def test_a_webhook_switched_off_or_with_a_bad_url_fails_its_queue_without_wedging(
+    county: County,
+) -> None:
+    off = hook("https://example.org/off")
+    broken = hook("https://example.org/broken")
+    submit(county)
+    Webhook.objects.filter(pk=off.pk).update(active=False)
+    Webhook.objects.filter(pk=broken.pk).update(url="ftp://example.org/x")  # past the admin
+    for wh in (off, broken):
+        drain(wh.destination)
+        row = Notification.objects.get(webhook=wh)
+        assert (row.status, row.response_code) == ("dead", None)
+        assert row.last_error == "the recipient has no address for this channel"
