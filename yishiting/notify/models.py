@@ -32,6 +32,7 @@ class NotifyChannel(models.TextChoices):
     FEISHU = "feishu", _("飞书")
     SMS = "sms", _("短信")
     EMAIL = "email", _("邮件")
+    WEBHOOK = "webhook", _("Webhook")
 
 
 class NotifyStatus(models.TextChoices):
@@ -102,6 +103,47 @@ class RobotBinding(models.Model):
         return f"robot:{self.pk}"
 
 
+class Webhook(models.Model):
+    """An outbound webhook: a URL that gets every public event of the chosen verbs, signed."""
+
+    name = models.CharField(_("名称"), max_length=50)
+    url = models.CharField(_("接收地址"), max_length=500)
+    verbs = models.JSONField(
+        _("事件类型"), default=list, blank=True, help_text=_("不选则推送全部事件")
+    )
+    secret = models.CharField(_("签名密钥"), max_length=200)
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Webhook 订阅")
+        verbose_name_plural = _("Webhook 订阅")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from yishiting.notify.channels.base import check_webhook_url
+        from yishiting.requests.states import Verb
+
+        try:
+            check_webhook_url(self.url)
+        except ValueError as exc:
+            raise ValidationError({"url": _("请填写 http:// 或 https:// 开头的地址")}) from exc
+        known = {v.value for v in Verb}
+        if not isinstance(self.verbs, list) or any(v not in known for v in self.verbs):
+            raise ValidationError({"verbs": _("未知的事件类型")})
+
+    def wants(self, verb: str) -> bool:
+        """Whether this webhook subscribes to `verb` (no verbs chosen: every verb)."""
+        return not self.verbs or verb in self.verbs
+
+    @property
+    def destination(self) -> str:
+        """The outbox queue of this webhook."""
+        return f"webhook:{self.pk}"
+
+
 class Destination(models.Model):
     """One delivery queue (a robot, a person's SMS or email): who holds it, when it may be
     tried next, and what it sent lately (for the robot's rate limit)."""
@@ -161,6 +203,14 @@ class Notification(models.Model):
         on_delete=models.CASCADE,
         related_name="notifications",
     )
+    webhook = models.ForeignKey(
+        Webhook,
+        verbose_name=_("Webhook 订阅"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
     destination = models.CharField(_("目标"), max_length=64)
     title = models.CharField(_("标题"), max_length=200)
     body = models.TextField(_("内容"), blank=True)
@@ -172,6 +222,7 @@ class Notification(models.Model):
     attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
     last_error = models.CharField(_("最近错误"), max_length=500, blank=True)
+    response_code = models.PositiveSmallIntegerField(_("响应状态码"), null=True, blank=True)
     digest = models.CharField(_("汇总批次"), max_length=32, blank=True)
     created_at = models.DateTimeField(_("创建时间"))
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)

@@ -72,6 +72,7 @@ class Outgoing:
     kind: str
     user_id: int | None = None
     binding_id: int | None = None
+    webhook_id: int | None = None
 
 
 def _setting(name: str, default: float) -> float:
@@ -112,6 +113,7 @@ def write(
                 channel=item.channel,
                 user_id=item.user_id,
                 binding_id=item.binding_id,
+                webhook_id=item.webhook_id,
                 destination=item.destination,
                 title=item.title[:200],
                 body=item.body,
@@ -199,7 +201,7 @@ def deliver(key: str) -> str:
                 break
             rows = list(
                 Notification.objects.filter(destination=key, status=NotifyStatus.PENDING)
-                .select_related("user", "binding")
+                .select_related("user", "binding", "webhook")
                 .order_by("id")[:BATCH]
             )
             if not rows:
@@ -303,20 +305,26 @@ def _record(
             Destination.objects.filter(key=dest.key).update(sent_log=sent_log[-200:])
         if result.ok:
             digest = secrets.token_hex(8) if len(ids) > 1 else ""
-            rows.update(status=NotifyStatus.SENT, sent_at=now, last_error="", digest=digest)
+            rows.update(
+                status=NotifyStatus.SENT,
+                sent_at=now,
+                last_error="",
+                digest=digest,
+                response_code=result.status,
+            )
             return None
         error = result.error[:500]
         max_attempts = int(_setting("NOTIFY_MAX_ATTEMPTS", 12))
         if not result.retry or attempts >= max_attempts:
             log.warning("notification %s dead after %s tries: %s", ids, attempts, error)
-            rows.update(status=NotifyStatus.DEAD, last_error=error)
+            rows.update(status=NotifyStatus.DEAD, last_error=error, response_code=result.status)
             return None
         delay = backoff(attempts)
         if result.retry_after is not None:
             delay = max(delay, result.retry_after)
         retry_at = now + timedelta(seconds=delay)
         blocked = now.timestamp() + delay if result.rate_limited else None
-        rows.update(last_error=error, next_attempt_at=retry_at)
+        rows.update(last_error=error, next_attempt_at=retry_at, response_code=result.status)
         Destination.objects.filter(key=dest.key).update(
             next_attempt_at=retry_at, blocked_until=blocked
         )

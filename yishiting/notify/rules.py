@@ -9,7 +9,8 @@
 - breach → the next level up and the duty officer (in-app and SMS);
 - supervise → the handler; a 50% / 80% warning → the handler;
 - a close without a rating → a return visit (回访) for the first hall's liaisons;
-- return → the dispatchers; reopen → the handler; 不满意 → whoever reviews it.
+- return → the dispatchers; reopen → the handler; 不满意 → whoever reviews it;
+- every public event → the active outbound webhooks that subscribe to its verb.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from yishiting.notify import duty, outbox
-from yishiting.notify.models import NotifyChannel, RobotBinding
+from yishiting.notify.models import NotifyChannel, RobotBinding, Webhook
 from yishiting.notify.outbox import Outgoing
 from yishiting.orgs.models import Hall, HallKind, Membership, Role, User
 from yishiting.orgs.scope import escalation_target
@@ -177,6 +178,31 @@ class Batch:
                 )
             )
 
+    def webhooks(self, event: Event) -> None:
+        """Every active webhook that wants this public event's verb (one queue per webhook)."""
+        if not event.public:
+            return
+        from yishiting.notify.webhooks import payload, views
+
+        hooks = [
+            h for h in Webhook.objects.filter(active=True).order_by("id") if h.wants(event.verb)
+        ]
+        seen = views(event, self.req) if hooks else {}
+        for hook in hooks:
+            key = f"{self.key}:{event.verb}:webhook{hook.pk}"
+            self.items.append(
+                Outgoing(
+                    channel=NotifyChannel.WEBHOOK,
+                    destination=hook.destination,
+                    title=event.verb,
+                    body=payload(key, seen),
+                    url="",
+                    key=key,
+                    kind="webhook",
+                    webhook_id=hook.pk,
+                )
+            )
+
 
 def _duty(batch: Batch, at: datetime, title: str, body: str) -> None:
     batch.users(duty.on_duty(batch.req.hall.county_code, at), title, body, URGENT, kind="duty")
@@ -253,6 +279,7 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
                     ).select_related("user")
                 ]
             batch.users(reviewers, "不满意待复核", body)
+    batch.webhooks(event)
     outbox.write(batch.items, now=now, request_id=req.pk, event_id=event.pk)
 
 

@@ -1,7 +1,8 @@
 """Pluggable senders: what carries a notification row, by its channel.
 
 A sender is anything with ``send(Message) -> DeliveryResult`` (``channels.base.Channel``).
-`SENDERS` maps a channel to a factory taking the row; a later channel (webhooks) adds one.
+`SENDERS` maps a channel to a factory taking the row; `webhook` is the outbound
+webhooks' (`webhooks.py`).
 """
 
 from __future__ import annotations
@@ -35,12 +36,25 @@ def _email(row: Notification) -> Sender | None:
     return EmailChannel(address) if address else None
 
 
+def _webhook(row: Notification) -> Sender | None:
+    from yishiting.notify.webhooks import WebhookChannel
+
+    hook = row.webhook
+    if hook is None or not hook.active:
+        return None
+    try:
+        return WebhookChannel(hook.url, hook.secret)
+    except ValueError:  # a URL that is not http(s): dead, not a wedged queue
+        return None
+
+
 SENDERS: dict[str, Callable[[Notification], Sender | None]] = {
     "wecom": _robot,
     "dingtalk": _robot,
     "feishu": _robot,
     "sms": _sms,
     "email": _email,
+    "webhook": _webhook,
 }
 
 

@@ -661,3 +661,65 @@ class FakeFeishuServer(FakeRobotServer):
                         _link(button["url"], "button.url", fail=fail)
             elif tag not in ("hr", "note", "markdown", "img"):
                 raise fail(f"unknown element {tag!r}")
+
+
+# --- outbound webhooks ------------------------------------------------------------------------
+
+
+class FakeWebhookReceiver(FakeRobotServer):
+    """A receiver of Yishiting's outbound webhooks that checks them as docs/webhooks.md tells
+    receivers to: the four headers, a timestamp within ``TOLERANCE`` seconds, and the signature
+    recomputed here from the secret (HMAC-SHA256 over ``f"{timestamp}.{body}"``, hex). Bad
+    signatures get 401. ``events`` are the accepted payloads, de-duplicated by
+    ``X-Yishiting-Delivery``, in order of arrival; ``received`` has every accepted request."""
+
+    PATH = "/hooks/yishiting"
+    TOLERANCE = 300.0
+
+    def __init__(self, secret: str = "whsec-test", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.secret = secret
+        self.events: list[dict[str, Any]] = []
+        self.duplicates = 0
+        self._seen: set[str] = set()
+
+    def webhook_url(self, path: str = PATH) -> str:
+        return f"{self.base_url}{path}"
+
+    def bad_body(self, detail: str) -> Invalid:
+        return Invalid(400, detail, status=400)
+
+    def error_body(self, code: int, message: str) -> dict[str, Any]:
+        return {"error": message}
+
+    def ok_body(self) -> dict[str, Any]:
+        return {"ok": True}
+
+    def check(self, request: Received, raw: bytes, now: float) -> Received:
+        headers = request.headers
+        needed = (
+            "x-yishiting-timestamp",
+            "x-yishiting-signature",
+            "x-yishiting-event",
+            "x-yishiting-delivery",
+        )
+        missing = [h for h in needed if not headers.get(h)]
+        if missing:
+            raise Invalid(400, f"missing headers {missing}", status=400)
+        timestamp = headers["x-yishiting-timestamp"]
+        if not timestamp.isdigit() or abs(now - int(timestamp)) > self.TOLERANCE:
+            raise Invalid(401, "stale or bad timestamp", status=401)
+        mac = hmac.new(self.secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
+        if not hmac.compare_digest(headers["x-yishiting-signature"], "sha256=" + mac.hexdigest()):
+            raise Invalid(401, "bad signature", status=401)
+        body = self.parse_json(raw)
+        if body.get("id") != headers["x-yishiting-delivery"]:
+            raise Invalid(400, "id and X-Yishiting-Delivery differ", status=400)
+        if body.get("type") != headers["x-yishiting-event"]:
+            raise Invalid(400, "type and X-Yishiting-Event differ", status=400)
+        if body["id"] in self._seen:
+            self.duplicates += 1
+        else:
+            self._seen.add(body["id"])
+            self.events.append(body)
+        return replace(request, body=body)

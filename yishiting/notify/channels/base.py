@@ -105,6 +105,8 @@ class DeliveryResult:
     error: str = ""
     rate_limited: bool = False
     uncertain: bool = False
+    status: int | None = None
+    """The HTTP status the service answered with, when a channel records it (webhooks)."""
 
     @classmethod
     def delivered(cls) -> DeliveryResult:
