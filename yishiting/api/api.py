@@ -38,6 +38,7 @@ from yishiting.api.schemas import (
     event_out,
     hall_out,
     hall_ref,
+    reporter_names,
     request_out,
     token_out,
 )
@@ -400,7 +401,8 @@ def request_events(request: HttpRequest, request_id: int) -> list[dict[str, Any]
     events = events.prefetch_related(Prefetch("attachments", Attachment.objects.order_by("id")))
     if not full:
         events = events.filter(public=True)
-    return [event_out(e, full) for e in events]
+    names = () if full else reporter_names(req)
+    return [event_out(e, full, names) for e in events]
 
 
 def _verb_payload(request: HttpRequest) -> tuple[VerbIn, list[Any]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -309,9 +310,19 @@ def photo_out(attachment: Any) -> dict[str, Any]:
     }
 
 
+def reporter_names(req: Request) -> list[str]:
+    """The reporter's own names, masked wherever they appear in a public text (§6)."""
+    names = {req.reporter_name.strip()}
+    reporter = req.reporter if req.reporter_id is not None else None
+    if reporter is not None:
+        names.add(reporter.display_name.strip())
+    return sorted(n for n in names if n)
+
+
 def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, Any]:
     """A request as JSON; personal data masked unless the caller handles it (§6)."""
     full = sees_personal_data(who, req)
+    names = () if full else reporter_names(req)
     if req.anonymous and not full:
         name = "匿名"
     else:
@@ -330,8 +341,8 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
     return {
         "id": req.pk,
         "number": req.number,
-        "title": req.title if full else mask_text(req.title),
-        "text": req.text if full else mask_text(req.text),
+        "title": req.title if full else mask_text(req.title, names),
+        "text": req.text if full else mask_text(req.text, names),
         "status": req.status,
         "status_label": str(STATE_LABELS[State(req.status)]),
         "hall": hall_ref(req.hall),
@@ -345,7 +356,7 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
             "phone": req.reporter_phone if full else mask_phone(req.reporter_phone),
         },
         "location": {
-            "address": req.address if full else mask_text(req.address),
+            "address": req.address if full else mask_text(req.address, names),
             "lat": req.lat if full else None,
             "lng": req.lng if full else None,
         },
@@ -369,7 +380,7 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
         "pending_review": req.pending_review or None,
         "return_count": req.return_count,
         "appeal_approved": req.appeal_approved,
-        "rating_comment": req.rating_comment if full else mask_text(req.rating_comment),
+        "rating_comment": req.rating_comment if full else mask_text(req.rating_comment, names),
         "merged_into": req.merged_into_id,
         "version": req.version,
         "follow_code": req.follow_code if full else None,
@@ -417,8 +428,9 @@ def parts_out(req: Request) -> list[dict[str, Any]]:
     return out
 
 
-def event_out(event: Event, full: bool) -> dict[str, Any]:
-    """An event as JSON; actors are named only to handlers."""
+def event_out(event: Event, full: bool, names: Sequence[str] = ()) -> dict[str, Any]:
+    """An event as JSON; actors are named only to handlers, and the public note masks personal
+    data and `names` (the request's `reporter_names`)."""
     actor = None
     if event.actor is not None:
         actor = str(event.actor) if full else None
@@ -429,7 +441,7 @@ def event_out(event: Event, full: bool) -> dict[str, Any]:
         "actor": actor if full else ("系统" if event.actor is None else None),
         "from_status": event.from_status,
         "to_status": event.to_status,
-        "note": event.note if full else mask_text(event.note),
+        "note": event.note if full else mask_text(event.note, names),
         "public": event.public,
         "data": event.data,
         "created_at": event.created_at,

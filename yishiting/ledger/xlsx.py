@@ -21,6 +21,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from yishiting.api.schemas import reporter_names
 from yishiting.core.masking import mask_name, mask_phone, mask_text
 from yishiting.orgs.models import Hall, HallKind, Priority
 from yishiting.orgs.scope import Actor
@@ -151,7 +152,7 @@ def _row(
         name = "匿名"
     else:
         name = req.reporter_name if full else mask_name(req.reporter_name)
-    names = [req.reporter_name] if req.reporter_name else []
+    names = reporter_names(req)
     return {
         "编号": req.number,
         "标题": req.title if full else mask_text(req.title, names),
@@ -208,7 +209,7 @@ def write_ledger(
     townships = _Townships()
     labels = _labels()
     count = 0
-    qs = requests.select_related("hall", "origin_hall", "department", "category")
+    qs = requests.select_related("hall", "origin_hall", "department", "category", "reporter")
     for batch in _batches(qs.iterator(chunk_size=BATCH), BATCH):
         times = _step_times([r.pk for r in batch])
         for req in batch:

@@ -56,19 +56,10 @@ def sign(secret: str, timestamp: int | str, body: str | bytes) -> str:
 def views(event: Event, req: Request) -> dict[str, Any]:
     """The public, masked views of the event and its request, as API v1 shows them to nobody
     in particular (no personal data, no actor names)."""
-    from yishiting.api.schemas import event_out, request_out
-    from yishiting.core.masking import mask_text
+    from yishiting.api.schemas import event_out, reporter_names, request_out
 
     shown = request_out(req, None, now=event.created_at)
-    told = event_out(event, False)
-    # API v1's public view masks phones, ids and addresses in free text; a receiver outside
-    # the county also must not read the reporter's own name there.
-    names = [req.reporter_name] if req.reporter_name.strip() else []
-    if names:
-        for field in ("title", "text", "rating_comment"):
-            shown[field] = mask_text(getattr(req, field), names)
-        shown["location"]["address"] = mask_text(req.address, names)
-        told["note"] = mask_text(event.note, names)
+    told = event_out(event, False, reporter_names(req))
     return {"type": event.verb, "created_at": event.created_at, "request": shown, "event": told}
 
 

@@ -26,6 +26,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from yishiting.api.models import ApiToken
+from yishiting.api.schemas import reporter_names
 from yishiting.core.errors import ActionError
 from yishiting.core.masking import mask_text
 from yishiting.open311.render import JSON, XML, Open311Error, error, respond
@@ -442,9 +443,9 @@ def _submit(request: HttpRequest) -> tuple[int, list[dict[str, Any]]]:
 
 
 def _in_county(county: Hall) -> QuerySet[Request]:
-    return Request.objects.select_related("hall", "origin_hall", "department", "category").filter(
-        origin_hall__path__startswith=county.path
-    )
+    return Request.objects.select_related(
+        "hall", "origin_hall", "department", "category", "reporter"
+    ).filter(origin_hall__path__startswith=county.path)
 
 
 def _by_number(county: Hall, number: str) -> Request | None:
@@ -482,7 +483,7 @@ def requests_out(request: HttpRequest, rows: list[Request]) -> list[dict[str, An
         photos[request_id] = attachment_id  # the first one wins
     out = []
     for r in rows:
-        names = [r.reporter_name] if r.reporter_name else []
+        names = reporter_names(r)
         label = _source(STATE_LABELS[State(r.status)])
         note = mask_text(notes.get(r.pk, ""), names)
         media = (submitted.get(r.pk) or {}).get("media_url") or (
@@ -585,7 +586,7 @@ def updates(request: HttpRequest) -> list[dict[str, Any]]:
             created_at__gte=start,
             created_at__lte=end,
         )
-        .select_related("request")
+        .select_related("request__reporter")
         .order_by("created_at", "id")[offset : offset + size]
     )
     photos: dict[int, int] = {}
@@ -597,7 +598,7 @@ def updates(request: HttpRequest) -> list[dict[str, Any]]:
         photos[event_id] = attachment_id
     out = []
     for e in events:
-        names = [e.request.reporter_name] if e.request.reporter_name else []
+        names = reporter_names(e.request)
         out.append(
             {
                 "update_id": str(e.pk),

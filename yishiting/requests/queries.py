@@ -18,7 +18,7 @@ def visible_requests(who: Actor) -> QuerySet[Request]:
     """Requests in a person's scope: their halls' (or subtrees'), county, department, or the
     ones they follow as a resident."""
     qs = Request.objects.select_related(
-        "hall", "origin_hall", "department", "category"
+        "hall", "origin_hall", "department", "category", "reporter"
     ).prefetch_related("parts__department")
     if who.is_admin:
         return qs
@@ -48,7 +48,9 @@ def get_request(pk: int) -> Request:
     """A request by id (anyone may read its public view), or NotFoundError."""
     try:
         return (
-            Request.objects.select_related("hall", "origin_hall", "department", "category")
+            Request.objects.select_related(
+                "hall", "origin_hall", "department", "category", "reporter"
+            )
             .prefetch_related("parts__department")
             .get(pk=pk)
         )

@@ -191,3 +191,19 @@ def test_nul_characters_are_refused(county: County) -> None:
     assert error_code(call("post", "/requests", auth, body), 422) == "invalid"
     assert error_code(call("get", "/requests?hall=%00", auth), 422) == "invalid"
     assert not Request.objects.exists()
+
+
+def test_the_reporters_own_name_is_masked_in_public_texts(county) -> None:  # type: ignore[no-untyped-def]
+    """§6: a reporter who signs the text with their name is not named to the public, in the
+    request, its timeline or the pages; handlers read it whole."""
+    from yishiting.api.tests.test_api import Api, ok
+
+    req = actions.do_submit(
+        actor=county["resident1"], hall=county.village, text="我是王秀兰，村口路灯坏了"
+    )
+    actions.do_comment(req, actor=county["liaison1"], note="王秀兰您好，明天来修")
+    public = ok(Api("resident2", county).get(f"/requests/{req.pk}"))
+    timeline = ok(Api("resident2", county).get(f"/requests/{req.pk}/events"))
+    assert "王秀兰" not in public["text"] and "路灯坏了" in public["text"]
+    assert all("王秀兰" not in e["note"] for e in timeline)
+    assert "王秀兰" in ok(Api("liaison1", county).get(f"/requests/{req.pk}"))["text"]

@@ -31,7 +31,7 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
     ids = [r.pk for r in page.object_list]
     items = rows(
         Request.objects.filter(pk__in=ids)
-        .select_related("hall", "origin_hall", "department", "category")
+        .select_related("hall", "origin_hall", "department", "category", "reporter")
         .order_by("-created_at", "-id"),
         actor_of(request),
         limit=PAGE_SIZE,

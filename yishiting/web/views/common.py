@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from pydantic import ValidationError as PydanticValidationError
 
 from yishiting.api.api import _run_verb
-from yishiting.api.schemas import VerbIn, event_out, request_out
+from yishiting.api.schemas import VerbIn, event_out, reporter_names, request_out
 from yishiting.core.errors import ActionError, ConflictError, InvalidError, NotFoundError
 from yishiting.orgs.models import Category, Department, Role
 from yishiting.orgs.scope import Actor
@@ -146,7 +146,8 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
     events = events.prefetch_related(Prefetch("attachments", Attachment.objects.order_by("id")))
     if not full:
         events = events.filter(public=True)
-    timeline = [event_out(e, full) for e in events]
+    names = () if full else reporter_names(req)
+    timeline = [event_out(e, full, names) for e in events]
     r = row(with_state_since(Request.objects.filter(pk=req.pk)).get(), who, now)
     verbs = [v for v in r["allowed_verbs"] if v in VERB_FIELDS]
     if full and req.reporter_id != (who.user.pk if who else None):
