@@ -85,6 +85,9 @@ api = NinjaAPI(
     docs=Swagger(settings={"validatorUrl": None}),
 )
 ERRORS: dict[int, Any] = {c: ErrorOut for c in (400, 401, 403, 404, 409, 413, 422)}
+# What any read can answer besides 200: not logged in, or a malformed query string (a NUL
+# character, core.middleware) — 422 like any other bad input.
+READ_ERRORS: dict[int, Any] = {401: ErrorOut, 422: ErrorOut}
 
 
 def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
@@ -135,7 +138,7 @@ def _who(request: HttpRequest) -> Actor:
 # --- org tree -------------------------------------------------------------------------------
 
 
-@api.get("/me", response={200: MeOut, 401: ErrorOut}, tags=["org"])
+@api.get("/me", response={200: MeOut, **READ_ERRORS}, tags=["org"])
 def me(request: HttpRequest) -> dict[str, Any]:
     """The caller: user, roles and halls."""
     who = _who(request)
@@ -154,7 +157,7 @@ def me(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@api.get("/halls", response={200: list[HallOut], 401: ErrorOut}, tags=["org"])
+@api.get("/halls", response={200: list[HallOut], **READ_ERRORS}, tags=["org"])
 def halls(
     request: HttpRequest, kind: str | None = None, parent: str | None = None
 ) -> list[dict[str, Any]]:
@@ -176,13 +179,13 @@ def hall(request: HttpRequest, code: str) -> dict[str, Any]:
     return hall_out(h, h.parent.code if h.parent else None)
 
 
-@api.get("/departments", response={200: list[DepartmentOut], 401: ErrorOut}, tags=["org"])
+@api.get("/departments", response={200: list[DepartmentOut], **READ_ERRORS}, tags=["org"])
 def departments(request: HttpRequest) -> list[dict[str, Any]]:
     """The county's departments."""
     return [department_out(d) for d in Department.objects.select_related("county")]
 
 
-@api.get("/categories", response={200: list[CategoryOut], 401: ErrorOut}, tags=["org"])
+@api.get("/categories", response={200: list[CategoryOut], **READ_ERRORS}, tags=["org"])
 def categories(request: HttpRequest) -> list[dict[str, Any]]:
     """Request categories and the department each usually goes to."""
     return [category_out(c) for c in Category.objects.select_related("department")]
@@ -566,7 +569,7 @@ def _policy_out(p: ClockPolicy) -> dict[str, Any]:
     }
 
 
-@api.get("/policies", response={200: list[PolicyOut], 401: ErrorOut}, tags=["policies"])
+@api.get("/policies", response={200: list[PolicyOut], **READ_ERRORS}, tags=["policies"])
 def policies(request: HttpRequest) -> list[dict[str, Any]]:
     """Clock durations per category and priority, in seconds."""
     return [_policy_out(p) for p in ClockPolicy.objects.select_related("category")]
