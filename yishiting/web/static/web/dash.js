@@ -3,6 +3,7 @@
 (function () {
   "use strict";
   var body = document.body, wall = body.hasAttribute("data-wall"), charts = [];
+  var still = window.matchMedia && matchMedia("(prefers-reduced-motion: reduce)").matches;
   var FG = wall ? "#dbe6ff" : "#222", GRID = wall ? "#2b3a5c" : "#ddd";
   var COLORS = wall ? ["#36cfc9", "#597ef7", "#ffc53d", "#ff7a45", "#73d13d", "#b37feb", "#ff85c0", "#40a9ff"]
                     : ["#a8071a", "#0646b8", "#d48806", "#0a6b2d", "#722ed1", "#08979c", "#c41d7f", "#595959"];
@@ -11,22 +12,25 @@
     if (cat) { a.type = "category"; a.data = cat; } else { a.type = "value"; a.minInterval = 1; }
     return a;
   }
-  function option(kind, pts) {
-    var base = { color: COLORS, backgroundColor: "transparent", animation: !wall || charts.length === 0, textStyle: { color: FG }, tooltip: { trigger: kind === "states" || kind === "categories" ? "item" : "axis" }, grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true } };
+  function option(kind, pts, narrow) {
+    var base = { color: COLORS, backgroundColor: "transparent", animation: !still && (!wall || !window.__wallRefreshes), textStyle: { color: FG }, tooltip: { trigger: kind === "states" || kind === "categories" ? "item" : "axis" }, grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true } };
     var names = pts.map(function (p) { return p.name; });
     if (kind === "states" || kind === "categories") {
-      base.legend = { show: false };
-      base.series = [{ type: "pie", radius: ["40%", "70%"], data: pts, label: { color: FG, fontSize: wall ? 16 : 12, formatter: "{b} {c}" } }];
+      /* narrow screens: a legend below instead of labels that would be cut off */
+      base.legend = { show: narrow, bottom: 0, type: "plain", textStyle: { color: FG }, formatter: function (n) {
+        var p = pts.filter(function (q) { return q.name === n; })[0]; return n + " " + (p ? p.value : ""); } };
+      base.series = [{ type: "pie", radius: narrow ? ["28%", "50%"] : ["40%", "70%"], center: ["50%", narrow ? "38%" : "50%"], data: pts,
+        label: { show: !narrow, color: FG, fontSize: wall ? 18 : 12, formatter: "{b} {c}" } }];
     } else if (kind === "days") {
       base.xAxis = axis(names.map(function (d) { return d.slice(5); })); base.yAxis = axis();
       base.series = [{ type: "line", smooth: true, areaStyle: { opacity: 0.2 }, data: pts }];
     } else if (kind === "hours") {
       base.xAxis = axis(names); base.yAxis = axis();
-      base.series = [{ type: "bar", data: pts }];
+      base.series = [{ type: "bar", barMaxWidth: 24, data: pts }];
     } else { /* halls, departments: horizontal bars, largest on top */
       var rev = pts.slice().reverse();
       base.yAxis = axis(rev.map(function (p) { return p.name; })); base.xAxis = axis();
-      base.series = [{ type: "bar", data: rev, label: { show: true, position: "right", color: FG } }];
+      base.series = [{ type: "bar", barMaxWidth: wall ? 40 : 28, data: rev, label: { show: true, position: "right", color: FG, fontSize: wall ? 18 : 12 } }];
     }
     return base;
   }
@@ -40,7 +44,7 @@
     root.querySelectorAll("[data-chart]").forEach(function (box) {
       var pts = data[box.dataset.chart] || [];
       var c = echarts.init(box, null, { renderer: "canvas" });
-      c.setOption(option(box.dataset.chart, pts));
+      c.setOption(option(box.dataset.chart, pts, box.clientWidth < 480));
       c.on("click", function (p) { if (p.data && p.data.url && !wall) location.href = p.data.url; });
       charts.push(c);
     });
