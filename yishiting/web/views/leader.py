@@ -23,6 +23,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from yishiting.core.errors import ActionError, ForbiddenError, InvalidError, NotFoundError
 from yishiting.orgs.models import Category, Department, Hall, HallKind, Role
@@ -160,13 +161,17 @@ def _rate(rate: dict[str, Any]) -> dict[str, Any]:
 
 
 def _duration(seconds: int | None) -> str:
+    """A bucket edge in seconds as minutes, hours or days (one decimal above an hour)."""
     if seconds is None:
         return "—"
     if seconds < 3600:
-        return _("%(n)s 分钟") % {"n": max(1, round(seconds / 60))}
+        n: float = max(1, round(seconds / 60))
+        return ngettext("%(n)s 分钟", "%(n)s 分钟", int(n)) % {"n": n}
     if seconds < 86400:
-        return _("%(n)s 小时") % {"n": round(seconds / 3600, 1)}
-    return _("%(n)s 天") % {"n": round(seconds / 86400, 1)}
+        n = round(seconds / 3600, 1)
+        return ngettext("%(n)s 小时", "%(n)s 小时", 1 if n == 1 else 2) % {"n": f"{n:g}"}
+    n = round(seconds / 86400, 1)
+    return ngettext("%(n)s 天", "%(n)s 天", 1 if n == 1 else 2) % {"n": f"{n:g}"}
 
 
 def _timing(t: dict[str, Any]) -> dict[str, Any]:
@@ -349,7 +354,7 @@ def rankings(request: HttpRequest) -> HttpResponse:
         "next": m.next_month(month),
         "departments": _ranking(ranks["departments"]),
         "halls": _ranking(ranks["halls"]),
-        "weights": {k: round(v * 100) for k, v in r.WEIGHTS.items()},
+        "weights": {k: f"{round(v * 100)}%" for k, v in r.WEIGHTS.items()},
         "report_query": urlencode({"hall": hall.code, "month": f"{month:%Y-%m}"}),
     }
     return render(request, "web/rankings.html", ctx)
