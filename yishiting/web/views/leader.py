@@ -19,6 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -30,7 +31,7 @@ from yishiting.orgs.models import Category, Department, Hall, HallKind, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests.models import Request
 from yishiting.requests.queries import visible_requests
-from yishiting.requests.states import STATE_CHOICES
+from yishiting.requests.states import STATE_CHOICES, TERMINAL
 from yishiting.stats import metrics as m
 from yishiting.stats import rankings as r
 from yishiting.stats import report
@@ -142,8 +143,9 @@ def requests_of(hall: Hall) -> QuerySet[Request]:
 
 
 def state_counts(hall: Hall) -> dict[str, int]:
-    """Requests now in each state (whenever submitted), and `overdue` now."""
-    qs = requests_of(hall)
+    """Requests not yet finished (whenever submitted) in each state now, and `overdue` now:
+    a live count, not a period figure, kept to unfinished requests (the status index)."""
+    qs = requests_of(hall).exclude(status__in=TERMINAL)
     out = {row["status"]: row["n"] for row in qs.values("status").annotate(n=Count("pk"))}
     out["overdue"] = qs.filter(overdue=True).count()
     return out
@@ -225,6 +227,7 @@ def dashboard_context(hall: Hall, root: Hall, period: Period) -> dict[str, Any]:
     state_rows = [
         {"code": c, "label": label, "count": states.get(c, 0), "url": list_url(hall, status=c)}
         for c, label in STATE_CHOICES
+        if c not in TERMINAL
     ]
     rates = fig["rates"]
     fr, rs = fig["first_response_time"], fig["resolution_time"]
@@ -361,7 +364,7 @@ def rankings(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def report_file(request: HttpRequest) -> HttpResponse:
+def report_file(request: HttpRequest) -> HttpResponseBase:
     """The monthly report of the picked hall as .xlsx or PDF (`?format=xlsx|pdf`)."""
     who = actor_of(request)
     assert who is not None
