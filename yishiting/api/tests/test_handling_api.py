@@ -3,7 +3,8 @@ reviewed return, a redo after 不满意 and an approved appeal; hand-down and re
 for people out of scope and 422 for missing arguments on every new verb.
 
 Lead and assisting departments (主办/协办): the closed loop of issue 11 with 住建 leading and 供电
-assisting, `parts` on the request, post_part and waive_part; the approved appeal left out of the rates on /api/v1/stats.
+assisting, `parts` on the request, post_part and waive_part; the approved appeal left out of
+the rates on /api/v1/stats.
 """
 
 from __future__ import annotations
