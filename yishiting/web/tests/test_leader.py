@@ -106,6 +106,8 @@ def test_every_link_lists_exactly_the_requests_it_counts(county: County) -> None
         assert total(client, href) == int(count), href
     dept = [h for h, _ in found if "department=zhujian" in h]
     assert dept and total(client, dept[0]) == 1
+    listed = client.get(dept[0].replace("&amp;", "&")).content.decode()
+    assert "承办部门：住建局" in listed and "路灯不亮" in listed and "垃圾没人清" not in listed
     assert total(client, "/leader/requests/?overdue=1") == 0
 
 

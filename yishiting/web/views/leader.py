@@ -209,8 +209,10 @@ def dashboard_context(hall: Hall, root: Hall, period: Period) -> dict[str, Any]:
     ]
     for v in vol["by_department"]:
         v["url"] = list_url(hall, department=v["code"] or "none", **pq)
+        v["name"] = v["name"] if v["code"] else _("未派单")
     for v in vol["by_category"]:
         v["url"] = list_url(hall, category=v["code"] or "none", **pq)
+        v["name"] = v["name"] if v["code"] else _("未分类")
     days = []
     day = period.first
     while day < period.end:
@@ -440,6 +442,25 @@ def filtered(
     return qs, kept
 
 
+def chips(kept: dict[str, str]) -> list[str]:
+    """The list's filters beyond state and overdue, in words."""
+    out = []
+    dept, cat = kept.get("department"), kept.get("category")
+    if dept:
+        found = Department.objects.filter(code=dept).first()
+        out.append(_("承办部门") + "：" + (found.name if found else _("未派单")))
+    if cat:
+        kind = Category.objects.filter(code=cat).first()
+        out.append(_("类别") + "：" + (kind.name if kind else _("未分类")))
+    if "since" in kept:
+        out.append(_("提交日期不早于 %(day)s") % {"day": kept["since"]})
+    if "until" in kept:
+        out.append(_("提交日期早于 %(day)s") % {"day": kept["until"]})
+    if "hour" in kept:
+        out.append(_("提交时段 %(h)s 时") % {"h": kept["hour"]})
+    return out
+
+
 @login_required
 def requests_list(request: HttpRequest) -> HttpResponse:
     """The requests behind a dashboard number, filtered by hall, state, overdue, department,
@@ -467,5 +488,6 @@ def requests_list(request: HttpRequest) -> HttpResponse:
         "kept": kept,
         "query": urlencode(kept),
         "hidden": {k: v for k, v in kept.items() if k not in ("status", "overdue")},
+        "chips": chips(kept),
     }
     return render(request, "web/leader.html", ctx)
