@@ -148,6 +148,11 @@ def test_a_township_leader_sees_only_the_township(county: County) -> None:
     assert client.get(f"/leader/?hall={county.township2.code}").status_code == 403
     assert client.get(f"/leader/requests/?hall={county.township2.code}").status_code == 403
     assert total(client, "/leader/requests/") == 3  # October's too: the list has no period
+    ranks = client.get("/leader/rankings/?month=2026-11").content.decode()
+    assert "村（社区）排名" in ranks and "部门排名" not in ranks
+    assert 'data-code="130500001001"' in ranks
+    other = f"/leader/report/?month=2026-11&format=xlsx&hall={county.township2.code}"
+    assert client.get(other).status_code == 403
 
 
 @pytest.mark.parametrize(
@@ -186,7 +191,9 @@ def test_rankings_page_and_report(county: County) -> None:
     assert client.get("/leader/rankings/?month=11/2026").status_code == 422
     xlsx = client.get("/leader/report/?month=2026-11&format=xlsx")
     assert xlsx.status_code == 200 and xlsx["Content-Disposition"].endswith('.xlsx"')
-    assert b"".join(xlsx.streaming_content)[:2] == b"PK"
+    assert xlsx.content[:2] == b"PK"  # a zip: the workbook
+    pdf = client.get("/leader/report/?month=2026-11&format=pdf")
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
     assert client.get("/leader/report/?month=2026-11&format=doc").status_code == 422
 
 
