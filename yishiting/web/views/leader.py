@@ -349,13 +349,14 @@ def rankings(request: HttpRequest) -> HttpResponse:
         return error_response(request, exc)
     scope = m.hall_scope(hall)
     ranks = r.rankings(scope, month)
+    nxt = m.next_month(month)
     ctx = {
         "hall": hall,
         "root": root,
         "crumbs": breadcrumbs(root, hall),
         "month": month,
         "previous": r.previous_month(month),
-        "next": m.next_month(month),
+        "next": nxt if nxt <= local_day(timezone.now()) else None,
         "departments": _ranking(ranks["departments"]),
         "halls": _ranking(ranks["halls"]),
         "weights": {k: f"{round(v * 100)}%" for k, v in r.WEIGHTS.items()},

@@ -23,7 +23,7 @@
         label: { show: !narrow, color: FG, fontSize: wall ? 18 : 12, formatter: "{b} {c}" } }];
     } else if (kind === "days") {
       base.xAxis = axis(names.map(function (d) { return d.slice(5); })); base.yAxis = axis();
-      base.series = [{ type: "line", smooth: true, areaStyle: { opacity: 0.2 }, data: pts }];
+      base.series = [{ type: "line", areaStyle: { opacity: 0.2 }, data: pts }];
     } else if (kind === "hours") {
       base.xAxis = axis(names); base.yAxis = axis();
       base.series = [{ type: "bar", barMaxWidth: 24, data: pts }];
