@@ -199,3 +199,12 @@ def test_rankings_page_and_report(county: County) -> None:
 
 def test_submit_page_does_not_load_echarts(county: County) -> None:
     assert "echarts" not in Client().get(f"/h/{county.village.code}/").content.decode()
+
+
+def test_dashboard_in_english(county: County) -> None:
+    story(county)
+    client = login(county, "leader1")
+    client.post("/i18n/setlang/", {"language": "en", "next": "/leader/"})
+    html = client.get("/leader/").content.decode()
+    assert "测试县 at a glance" in html and "Resolution rate" in html and "诉求总数" not in html
+    assert "Not dispatched" in html
