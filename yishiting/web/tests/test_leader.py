@@ -13,6 +13,7 @@ from django.test import Client
 
 from yishiting.orgs.models import Membership, Role
 from yishiting.requests import actions as A
+from yishiting.requests.models import Request
 from yishiting.stats import metrics as m
 from yishiting.stats.rollups import tz
 from yishiting.testing import County
@@ -208,3 +209,18 @@ def test_dashboard_in_english(county: County) -> None:
     html = client.get("/leader/").content.decode()
     assert "测试县 at a glance" in html and "Resolution rate" in html and "诉求总数" not in html
     assert "Not dispatched" in html
+
+
+def test_state_counts_and_overdue_now(county: County) -> None:
+    story(county)
+    Request.objects.filter(text="污水外溢").update(overdue=True)  # as the deadline sweep sets it
+    client = login(county, "leader1")
+    html = client.get("/leader/").content.decode()
+    states = dict(re.findall(r'<li><a href="([^"]+)">[^<]+ <b>(\d+)</b></a></li>', html))
+    assert sum(int(n) for n in states.values()) == 4  # every request is unfinished
+    for href, n in states.items():
+        assert total(client, href) == int(n), href
+    assert kpi(html, "overdue") == "1"
+    assert total(client, "/leader/requests/?overdue=1") == 1
+    town = client.get(f"/leader/?hall={county.township.code}").content.decode()
+    assert kpi(town, "overdue") == "0"  # the overdue one is in 西关镇
