@@ -148,11 +148,11 @@ def state_counts(hall: Hall) -> dict[str, int]:
     grouped = (
         Request.objects.filter(status__in=UNFINISHED)
         .order_by()
-        .values_list("origin_hall_id", "status", "overdue")
+        .values_list("status", "overdue", "origin_hall_id")  # this order: the status index
         .annotate(n=Count("pk"))
     )
     out: dict[str, int] = {"overdue": 0}
-    for hall_id, status, overdue, n in grouped:
+    for status, overdue, hall_id, n in grouped:
         if hall_id in inside:
             out[status] = out.get(status, 0) + n
             out["overdue"] += n if overdue else 0
