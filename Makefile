@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Front-end libraries from npm (package-lock.json), copied where the app serves them.
 VENDOR_STAMP := var/vendor/.installed
-VENDOR_FILES := node_modules/htmx.org/dist/htmx.min.js
+VENDOR_FILES := node_modules/htmx.org/dist/htmx.min.js node_modules/echarts/dist/echarts.min.js
 PYTEST_ARGS ?=
 # The first Python 3.11+ found; override with `make install PYTHON=/path/to/python3.12`.
 PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \

@@ -262,6 +262,7 @@ def _fill(n: int, org: dict[str, Any]) -> None:
         "rating_channel": "",
         "rating_comment": "",
         "merged_into_id": None,
+        "warnings": "[]",  # JSON, written raw
     }
     times = sorted(rng.random() * span for _ in range(n))
     batch_r: list[tuple[Any, ...]] = []
@@ -358,6 +359,14 @@ def measure(n: int, path: Path) -> dict[str, Any]:
                     "submitted": fast.tally.counts["submitted"],
                 }
             )
+    # The leader dashboard's whole context (figures, names, links and the live state counts).
+    from yishiting.web.views.leader import Period, dashboard_context
+
+    march = Period("month", date(2025, 3, 1), date(2025, 4, 1))
+    result["dashboard_ms"] = {
+        label: _time(lambda h=org[label]: dashboard_context(h, h, march), 5)
+        for label in ("county", "township")
+    }
     return result
 
 
@@ -401,6 +410,11 @@ def main() -> None:
                 f"{r['n']:>10,} {q['scope']:>9} {q['period']:>8} {q['rollup_ms']:>9.1f} "
                 f"{naive or float('nan'):>10.1f} {ratio} {q['scope_rows']:>10,}"
             )
+    print("\nLeader dashboard context (a month, with the live state counts), ms, median of 5")
+    for r in results:
+        d = r.get("dashboard_ms") or {}
+        county, town = d.get("county", 0.0), d.get("township", 0.0)
+        print(f"{r['n']:>10,}  county {county:>8.1f}  township {town:>8.1f}")
 
 
 if __name__ == "__main__":

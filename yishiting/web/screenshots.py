@@ -60,16 +60,24 @@ def shots(
         ("dept1", "department", "/dept/"),
         ("duty1", "duty", "/duty/"),
         ("leader1", "leader", "/leader/"),
+        ("leader1", "leader-township", "/leader/?hall=130500001&period=7d"),
+        ("leader1", "leader-list", "/leader/requests/?hall=130500001"),
+        ("leader1", "rankings", "/leader/rankings/"),
     ]
     if only:
         pages = [p for p in pages if p[1] in only]
     written = []
+    if not only or "wall" in only:
+        written.append(wall(browser, base, out))
     for width in WIDTHS:
         contexts: dict[str | None, Any] = {}
         for user, name, path in pages:
             if user not in contexts:
                 ctx = browser.new_context(
-                    viewport={"width": width, "height": 800}, base_url=base, locale="zh-CN"
+                    viewport={"width": width, "height": 800},
+                    base_url=base,
+                    locale="zh-CN",
+                    reduced_motion="reduce",  # charts drawn at once, not mid-animation
                 )
                 if user is not None:
                     livetest.login(ctx, base, user).close()
@@ -129,6 +137,24 @@ def shots(
         for ctx in [*contexts.values(), visitor, en]:
             ctx.close()
     return written
+
+
+def wall(browser: Any, base: str, out: Path) -> Path:
+    """The wall screen (大屏) at 1920x1080, once its charts are drawn."""
+    ctx = browser.new_context(
+        viewport={"width": 1920, "height": 1080},
+        base_url=base,
+        locale="zh-CN",
+        reduced_motion="reduce",
+    )
+    livetest.login(ctx, base, "leader1").close()
+    page = ctx.new_page()
+    page.goto("/leader/wall/", wait_until="networkidle")
+    page.wait_for_function("window.__charts > 0 && document.body.dataset.live === 'on'")
+    file = out / "wall-1920.png"
+    page.screenshot(path=str(file))
+    ctx.close()
+    return file
 
 
 def main(argv: list[str]) -> None:

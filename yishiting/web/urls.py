@@ -41,5 +41,10 @@ urlpatterns = [
     path("dispatch/", dispatcher.console, name="dispatch"),
     path("dept/", department.workbench, name="dept"),
     path("duty/", duty.console, name="duty"),
-    path("leader/", leader.requests_list, name="leader"),
+    path("leader/", leader.dashboard, name="leader"),
+    path("leader/requests/", leader.requests_list, name="leader-requests"),
+    path("leader/wall/", leader.wall, name="leader-wall"),
+    path("leader/figures/", leader.figures, name="leader-figures"),
+    path("leader/rankings/", leader.rankings, name="leader-rankings"),
+    path("leader/report/", leader.report_file, name="leader-report"),
 ]

@@ -316,3 +316,33 @@ def test_countdowns_turn_amber_at_half_time_and_red_when_overdue(
         expect(page.locator("#late")).to_contain_text("已超时 1分")
     finally:
         ctx.close()
+
+
+# --- the leader's pages (dash): charts drawn, the wall screen refreshed live -----------------
+
+
+def test_leader_dashboard_draws_its_charts(browser: Browser, base: str) -> None:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
+    livetest.login(ctx, base, "leader1").close()
+    page = ctx.new_page()
+    page.goto("/leader/")
+    page.wait_for_function("window.__charts === 6", timeout=TIMEOUT)
+    assert page.locator("[data-chart] canvas").count() == 6
+    ctx.close()
+
+
+def test_wall_refreshes_live_when_a_request_arrives(browser: Browser, base: str) -> None:
+    """The wall's own timer is 60 s and expect() waits 15 s: passing means the push did it."""
+    wall_ctx = browser.new_context(viewport={"width": 1920, "height": 1080}, base_url=base)
+    livetest.login(wall_ctx, base, "leader1").close()
+    wall = wall_ctx.new_page()
+    wall.goto("/leader/wall/")
+    live(wall)
+    before = int(wall.locator("#w-submitted").inner_text())
+    resident = context(browser, base)
+    submit(resident.new_page(), "大屏测试：村口水管漏水")
+    expect(wall.locator("#w-submitted")).to_have_text(str(before + 1))
+    assert wall.evaluate("window.__wallRefreshes") >= 1
+    assert wall.locator("[data-chart] canvas").count() == 6  # redrawn after the swap
+    resident.close()
+    wall_ctx.close()
