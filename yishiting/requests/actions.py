@@ -1727,10 +1727,12 @@ def do_forward(
     if isinstance(target_, Department):
         data.update(to=target_.code, to_name=target_.name, to_department=target_.code)
     else:
-        data.update(to=target_.username, to_name=target_.get_full_name() or target_.username)
+        data.update(to=target_.username, to_name=str(target_))
         data["to_user"] = target_.pk
     note = _note(note, Verb.FORWARD)
-    return _commit(req, Verb.FORWARD, who, state, now, note=note, change=Change(data=data))
+    # Internal: it names officers, whom the public timeline never shows.
+    change = Change(data=data)
+    return _commit(req, Verb.FORWARD, who, state, now, note=note, public=False, change=change)
 
 
 def do_comment(

@@ -143,6 +143,7 @@ def test_the_duty_officer_on_shift_forwards_to_an_officer(county: County, shift:
     )
     assert event.data["to"] == "dept1" and event.data["to_kind"] == "officer"
     assert event.note == "群众反映紧急"
+    assert not event.public  # it names officers: internal, like their names elsewhere
     assert told(event=event) == [
         ("dept1", "in_app", "紧急转办"),
         ("dept1", "sms", "紧急转办"),

@@ -61,6 +61,7 @@ def test_the_panel_makes_forward_the_primary_verb_and_forwards(county: County) -
     assert response.status_code == 200
     event = Event.objects.filter(request_id=r.pk).order_by("-seq").first()
     assert event is not None and (event.verb, event.data["to"]) == ("forward", "dept1")
+    assert "转办</strong> → 周明" in response.content.decode()  # on the handlers' timeline
 
 
 def test_a_bad_forward_is_shown_as_an_error(county: County) -> None:
