@@ -223,7 +223,8 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
             batch.users(officers(req.department_id), "新派单待签收", body)
             batch.robots(robots(department_id=req.department_id), "新派单待签收", body)
             if duty.is_off_hours(now):
-                _duty(batch, now, "非工作时间派单，请转办督办", body)
+                due = f"\n请在 {_when(req.forward_by)} 前转办。" if req.forward_by else ""
+                _duty(batch, now, "非工作时间派单，请转办督办", body + due)
         case Verb.RESOLVE:
             body = f"您反映的“{req.title}”已办结：{event.note[:100]}\n请评价办理结果。"
             batch.users(followers(req), "诉求已办结", body, URGENT)

@@ -66,6 +66,9 @@ def test_an_off_hours_dispatch_gets_five_minutes_to_forward(
 ) -> None:
     r = dispatched(county, NIGHT)
     assert r.forward_by == NIGHT + 5 * MINUTE
+    dispatch = Event.objects.get(request_id=r.pk, seq=r.version)
+    duty = Notification.objects.get(event=dispatch, kind="duty", channel="in_app")
+    assert duty.user == county["duty1"] and "请在 06-10 21:05 前转办" in duty.body
     assert r.next_due_at == NIGHT + timedelta(seconds=150)  # the 50% warning comes first
     assert [(w["clock"], w["pct"]) for w in r.warnings if w["clock"] == "forward_by"] == [
         ("forward_by", 50),
