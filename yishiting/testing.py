@@ -126,7 +126,7 @@ def png_bytes(width: int = 64, height: int = 48, color: str = "orange") -> bytes
     return out.getvalue()
 
 
-DEADLINE_COLUMNS = ("respond_by", "claim_by", "resolve_by", "rate_by", "supervise_by")
+DEADLINE_COLUMNS = ("respond_by", "claim_by", "resolve_by", "rate_by", "supervise_by", "forward_by")
 
 
 def next_deadline(req):  # type: ignore[no-untyped-def]

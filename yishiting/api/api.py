@@ -538,6 +538,8 @@ def _run_verb(
             return actions.do_merge(request_id, actor=who, into=body.into, note=note)
         case Verb.SUPERVISE:
             return actions.do_supervise(request_id, actor=who, until=body.until, note=note)
+        case Verb.FORWARD:
+            return actions.do_forward(request_id, actor=who, to=body.to, note=note)
         case Verb.COMMENT:
             return actions.do_comment(
                 request_id, actor=who, note=note, public=body.public, photos=photos

@@ -151,6 +151,12 @@ class VerbIn(Schema):
         description="review_return: the assisting department whose returned part is reviewed "
         "(default: the lead's return)",
     )
+    to: str | None = Field(
+        None,
+        max_length=150,
+        description="forward (转办): a department code of the county, or a department "
+        "officer's username",
+    )
     version: int | None = Field(
         None, description="the request's version the caller saw; if it changed since: 409 conflict"
     )
@@ -163,6 +169,7 @@ class Deadlines(Schema):
     rate_by: datetime | None
     reopen_until: datetime | None
     supervise_by: datetime | None
+    forward_by: datetime | None
 
 
 class PartOut(Schema):
@@ -372,6 +379,7 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
             "rate_by": req.rate_by,
             "reopen_until": req.reopen_until,
             "supervise_by": req.supervise_by,
+            "forward_by": req.forward_by,
         },
         "overdue": req.overdue,
         "parts": parts_out(req),

@@ -7,7 +7,10 @@
   off-hours the duty officer, who must forward within 5 minutes;
 - resolve → the reporter and every co-signer (in-app and SMS);
 - breach → the next level up and the duty officer (in-app and SMS);
-- supervise → the handler; a 50% / 80% warning → the handler;
+- supervise → the handler; a 50% / 80% warning → the handler (of the off-hours forward
+  clock: the duty officer on shift);
+- forward (转办) → the named officer (in-app and SMS), or every officer and robot of the
+  department, titled 紧急;
 - a close without a rating → a return visit (回访) for the first hall's liaisons;
 - return → the dispatchers; reopen → the handler; 不满意 → whoever reviews it;
 - every public event → the active outbound webhooks that subscribe to its verb.
@@ -26,7 +29,7 @@ from django.utils import timezone
 from yishiting.notify import duty, outbox
 from yishiting.notify.models import NotifyChannel, RobotBinding, Webhook
 from yishiting.notify.outbox import Outgoing
-from yishiting.orgs.models import Hall, HallKind, Membership, Role, User
+from yishiting.orgs.models import Department, Hall, HallKind, Membership, Role, User
 from yishiting.orgs.scope import escalation_target
 from yishiting.requests.models import Event, Request
 from yishiting.requests.states import State, Verb
@@ -39,6 +42,7 @@ CLOCK_LABELS = {
     "claim_by": "签收",
     "resolve_by": "办结",
     "supervise_by": "督办",
+    "forward_by": "转办",
     "rate_by": "评价",
 }
 
@@ -245,7 +249,8 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
             batch.users(officers(req.department_id), "新派单待签收", body)
             batch.robots(robots(department_id=req.department_id), "新派单待签收", body)
             if duty.is_off_hours(now):
-                _duty(batch, now, "非工作时间派单，请转办督办", body)
+                due = f"\n请在 {_when(req.forward_by)} 前转办。" if req.forward_by else ""
+                _duty(batch, now, "非工作时间派单，请转办督办", body + due)
         case Verb.RESOLVE:
             body = f"您反映的“{req.title}”已办结：{event.note[:100]}\n请评价办理结果。"
             batch.users(followers(req), "诉求已办结", body, URGENT)
@@ -255,6 +260,8 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
             batch.users(next_level(req), "诉求超时", body, URGENT)
             batch.users(handlers(req), "诉求超时", body, IN_APP, kind="breach-handler")
             _duty(batch, now, "诉求超时", body)
+        case Verb.FORWARD:
+            _forward(batch, event, head)
         case Verb.SUPERVISE:
             body = f"{head}\n督办时限 {_when(req.supervise_by)}。{event.note[:100]}"
             batch.users(handlers(req), "督办", body, URGENT)
@@ -283,6 +290,21 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
     outbox.write(batch.items, now=now, request_id=req.pk, event_id=event.pk)
 
 
+def _forward(batch: Batch, event: Event, head: str) -> None:
+    """转办: tell whoever it was forwarded to at once, marked urgent."""
+    data = event.data
+    body = f"{head}\n值班转办，请立即处理。{event.note[:100]}"
+    title = "紧急转办"
+    if data.get("to_kind") == "department":
+        department_id = (
+            Department.objects.filter(code=data.get("to_department")).values_list("pk", flat=True)
+        ).first()
+        batch.users(officers(department_id), title, body, URGENT)
+        batch.robots(robots(department_id=department_id), title, body)
+    else:
+        batch.users(User.objects.filter(pk=data.get("to_user")), title, body, URGENT)
+
+
 def _ancestors(hall: Hall) -> list[Hall]:
     return list(Hall.objects.filter(code__in=hall.ancestor_codes()))
 
@@ -299,13 +321,15 @@ def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) ->
         deadline = datetime.fromisoformat(w["deadline"])
         body = f"{req.hall.name} · {req.title}\n请在 {_when(deadline)} 前{label}。"
         people = followers(req) if clock == "rate_by" else handlers(req)
+        if clock == "forward_by":
+            people = duty.on_duty(req.hall.county_code, now)
         if clock == "rate_by":
             title, body = (
                 "请评价办理结果",
                 f"您反映的“{req.title}”已办结，请在 {_when(deadline)} 前评价。",
             )
         batch.users(people, title, body)
-        if reminder and clock != "rate_by":
+        if reminder and clock not in ("rate_by", "forward_by"):
             if req.department_id is not None and req.status != State.RESOLVED:
                 batch.robots(robots(department_id=req.department_id), title, body)
             else:

@@ -11,7 +11,7 @@ import copy
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.db import IntegrityError, transaction
@@ -31,7 +31,9 @@ from yishiting.orgs.models import (
     Department,
     Hall,
     HallKind,
+    Membership,
     Priority,
+    Role,
     User,
     calendar_overrides,
 )
@@ -74,7 +76,9 @@ from yishiting.requests.states import (
 log = logging.getLogger("yishiting.actions")
 
 # Clocks whose breach makes a request overdue (the rating window and reopen window do not).
-OVERDUE_CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by")
+OVERDUE_CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by", "forward_by")
+# §4: off-hours, the duty officer must forward a dispatched request within 5 calendar minutes.
+FORWARD_WINDOW = timedelta(minutes=5)
 # Verbs the system performs with no actor.
 SYSTEM_VERBS = frozenset({Verb.ESCALATE, Verb.CLOSE, Verb.BREACH})
 # Verbs that count as the first response to a resident (§5 响应率).
@@ -196,6 +200,8 @@ def can(who: Actor | None, verb: Verb, req: Request, *, now: datetime, public: b
             return _local(who, req) or who.dispatches_for(req.hall)
         case Verb.SUPERVISE:
             return who.leads(req.hall) or who.dispatches_for(req.hall) or who.on_duty(req.hall, now)
+        case Verb.FORWARD:
+            return who.dispatches_for(req.hall) or who.on_duty(req.hall, now)
         case Verb.COMMENT:
             inside = who.sees_internal(req.hall, req.origin_hall, req.department_id) or (
                 my_part(who, req) is not None
@@ -357,11 +363,14 @@ def _clock_fields(
     if supervise_by is not None:
         new["supervise_by"] = supervise_by
         fresh.add("supervise_by")
+    new["forward_by"] = _forward_by(req, verb, to, now, cal)
+    if new["forward_by"] is not None and new["forward_by"] != req.forward_by:
+        fresh.add("forward_by")
 
     # The sweep has acted on every deadline before next_due_at and none from it on; keep that
     # true: fresh deadlines are pending, kept ones only if not yet acted on.
     active = {
-        n: new[n] for n in (*DEADLINE_FIELDS, "supervise_by") if new[n] and n != "reopen_until"
+        n: new[n] for n in (*DEADLINE_FIELDS, *EXTRA_CLOCKS) if new[n] and n != "reopen_until"
     }
     not_acted_on = [d for n, d in active.items() if n in fresh]
     for n, d in active.items():
@@ -387,6 +396,25 @@ def _clock_fields(
     return new
 
 
+# Clocks kept beside the state's own (states.running_clocks): a supervision order, and the
+# off-hours forward clock while a request waits for its department to claim it.
+EXTRA_CLOCKS = ("supervise_by", "forward_by")
+
+
+def _forward_by(
+    req: Request, verb: Verb, to: State, now: datetime, cal: clocks.WorkCalendar
+) -> datetime | None:
+    """The off-hours forward clock (§4): starts when a request reaches a department outside
+    working hours (notify.duty.is_off_hours), runs until it is forwarded or claimed."""
+    from yishiting.notify import duty
+
+    if to != State.DISPATCHED or verb == Verb.FORWARD:
+        return None
+    if req.status != State.DISPATCHED:
+        return now + FORWARD_WINDOW if duty.is_off_hours(now, cal) else None
+    return req.forward_by
+
+
 # Clocks that warn at 50% and at the county's reminder percent (催办, §3.1), and the basis
 # their time runs on (the policy's field, or calendar time).
 WARNING_CLOCKS = {
@@ -394,6 +422,7 @@ WARNING_CLOCKS = {
     "claim_by": "claim_basis",
     "resolve_by": "resolution_basis",
     "supervise_by": None,
+    "forward_by": None,
     "rate_by": None,
 }
 WARNING_PERCENT = 50
@@ -481,7 +510,7 @@ def do_warn(req: Request | int, *, now: datetime | None = None) -> Request:
             w["clock"] not in latest or w["pct"] > latest[w["clock"]]["pct"]
         ):
             latest[w["clock"]] = w
-    running = running_clocks(State(req.status), req.pending_review) | {"supervise_by"}
+    running = running_clocks(State(req.status), req.pending_review) | set(EXTRA_CLOCKS)
     pending = [
         d
         for n in running
@@ -1657,6 +1686,55 @@ def do_supervise(
     )
 
 
+def _forward_target(to: str | None, county_code: str) -> tuple[str, Department | User]:
+    """Whom a forward names: a department of the county by code, or one of its officers by
+    username (422 otherwise)."""
+    if not isinstance(to, str) or not to.strip() or len(to) > 150:
+        raise InvalidError("to: a username or a department code is required")
+    to = to.strip()
+    dept = Department.objects.select_related("county").filter(code=to).first()
+    if dept is not None:
+        if dept.county.code != county_code:
+            raise InvalidError("to: not a department of this county")
+        return "department", dept
+    membership = (
+        Membership.objects.select_related("user", "department__county")
+        .filter(user__username=to, user__is_active=True, role=Role.DEPARTMENT)
+        .order_by("id")
+    )
+    for m in membership:
+        if m.department is not None and m.department.county.code == county_code:
+            return "officer", m.user
+    raise InvalidError(f"to: no department or department officer {to!r} in this county")
+
+
+def do_forward(
+    req: Request | int,
+    *,
+    actor: ActorArg,
+    to: str | None,
+    note: str = "",
+    now: datetime | None = None,
+) -> Request:
+    """转办: the duty officer on shift (or a dispatcher) forwards the request to a named
+    officer or a department, who are told at once; it stops the off-hours forward clock."""
+    now = now or timezone.now()
+    req = load_request(req)
+    who = _actor(actor)
+    state = _check(who, Verb.FORWARD, req, now)
+    kind, target_ = _forward_target(to, req.hall.county_code)
+    data: dict[str, Any] = {"to": to, "to_kind": kind, "from_hall_kind": req.hall.kind}
+    if isinstance(target_, Department):
+        data.update(to=target_.code, to_name=target_.name, to_department=target_.code)
+    else:
+        data.update(to=target_.username, to_name=str(target_))
+        data["to_user"] = target_.pk
+    note = _note(note, Verb.FORWARD)
+    # Internal: it names officers, whom the public timeline never shows.
+    change = Change(data=data)
+    return _commit(req, Verb.FORWARD, who, state, now, note=note, public=False, change=change)
+
+
 def do_comment(
     req: Request | int,
     *,
@@ -1721,4 +1799,5 @@ VERB_ACTIONS: dict[Verb, Callable[..., Request]] = {
     Verb.VISIT: do_visit,
     Verb.POST_PART: do_post_part,
     Verb.WAIVE_PART: do_waive_part,
+    Verb.FORWARD: do_forward,
 }

@@ -151,6 +151,7 @@ class RequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
                     "rate_by",
                     "reopen_until",
                     "supervise_by",
+                    "forward_by",
                     "resolve_remaining",
                     "extension_until",
                     "next_due_at",

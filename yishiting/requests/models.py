@@ -119,6 +119,9 @@ class Request(models.Model):
     rate_by = models.DateTimeField(_("评价截止"), null=True, blank=True)
     reopen_until = models.DateTimeField(_("可重开至"), null=True, blank=True)
     supervise_by = models.DateTimeField(_("督办时限"), null=True, blank=True)
+    # Off-hours, dispatch + 5 minutes for the duty officer to forward (转办), until forwarded
+    # or claimed (§4).
+    forward_by = models.DateTimeField(_("转办时限"), null=True, blank=True)
     # Clock seconds left on the resolution clock while on hold.
     resolve_remaining = models.PositiveIntegerField(_("剩余办理时间(秒)"), null=True, blank=True)
     extension_until = models.DateTimeField(_("申请延期至"), null=True, blank=True)

@@ -85,6 +85,9 @@ class Verb(StrEnum):
     # 主办/协办: an assisting department posts its part; the dispatcher may waive one.
     POST_PART = "post_part"
     WAIVE_PART = "waive_part"
+    # 转办: the duty officer on shift (or a dispatcher) forwards a due request to a named
+    # officer or a department, who are told at once (no state change).
+    FORWARD = "forward"
     # System-only: the deadline sweep records a missed clock (no state change).
     BREACH = "breach"
 
@@ -118,6 +121,7 @@ VERB_LABELS: dict[Verb, Any] = {
     Verb.VISIT: _("回访"),
     Verb.POST_PART: _("协办反馈"),
     Verb.WAIVE_PART: _("免除协办"),
+    Verb.FORWARD: _("转办"),
     Verb.BREACH: _("超时"),
 }
 VERB_CHOICES = [(v.value, VERB_LABELS[v]) for v in Verb]
@@ -174,6 +178,8 @@ TRANSITIONS: dict[Verb, Transition] = {
     # Verbs on an assisting department's part leave the request where it is (see PART_VERBS).
     Verb.POST_PART: Transition(frozenset({S.DISPATCHED, S.CLAIMED, S.ON_HOLD, S.ESCALATED}), SAME),
     Verb.WAIVE_PART: Transition(frozenset({S.DISPATCHED, S.CLAIMED, S.ON_HOLD, S.ESCALATED}), SAME),
+    # 转办: with a department, or escalated to the assignment hall (checked in `target`).
+    Verb.FORWARD: Transition(frozenset({S.DISPATCHED, S.CLAIMED, S.ON_HOLD, S.ESCALATED}), SAME),
 }
 
 
@@ -351,6 +357,8 @@ def target(
         raise IllegalTransition(f"{verb} happens only at the county's assignment hall")
     if verb == Verb.ESCALATE and hall_kind == "assignment":
         raise IllegalTransition("the assignment hall dispatches; it has no parent to escalate to")
+    if verb == Verb.FORWARD and state == S.ESCALATED and hall_kind != "assignment":
+        raise IllegalTransition("an escalated request is forwarded only at the assignment hall")
     _check_pending(verb, state, Pending(pending), decision)
     to = transition.to
     if to == SAME:
@@ -418,7 +426,7 @@ def next_pending(
             return Pending.APPEAL
         case Verb.REVIEW_RATING if decision == RatingDecision.DENY_APPEAL:
             return Pending.RATING
-        case Verb.COMMENT | Verb.COSIGN | Verb.SUPERVISE | Verb.BREACH | Verb.VISIT:
+        case Verb.COMMENT | Verb.COSIGN | Verb.SUPERVISE | Verb.BREACH | Verb.VISIT | Verb.FORWARD:
             return Pending(pending)
     return Pending.NONE
 

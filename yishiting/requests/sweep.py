@@ -47,6 +47,7 @@ def handle(pk: int, now: datetime) -> str:
         return ""
     status = State(req.status)
     running = set(CLOCKS_BY_STATE[status]) | ({"supervise_by"} if status in OPEN else set())
+    running |= {"forward_by"} if status == State.DISPATCHED else set()  # off-hours 转办 clock
     clocks_due = [name for name in sorted(running) if getattr(req, name) == due_at]
     clocks_due += actions.part_clocks_due(req, due_at)  # assisting departments' own clocks
     try:

@@ -62,6 +62,7 @@ CLOCK_NAMES = {
     "claim_by": "签收",
     "resolve_by": "办结",
     "supervise_by": "督办",
+    "forward_by": "转办",
 }
 
 

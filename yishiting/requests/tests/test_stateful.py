@@ -137,8 +137,12 @@ ARGS = st.fixed_dictionaries(
             ]
         ),
         "part": st.sampled_from([None, None, "gongdian", "shizheng", "zhujian"]),
+        # 转办: a department code or a department officer's username (two that are neither)
+        "to": st.sampled_from(["zhujian", "gongdian", "dept1", "dept3", "resident1", "nobody"]),
     }
 )
+# Whom a forward may name: the county's departments and their officers.
+FORWARD_TARGETS = {"zhujian", "gongdian", "shizheng", "dept1", "dept2", "dept3"}
 REASON_CODES = {"not_ours", "incomplete", "duplicate", "other"}
 # The §3.1 verbs and those they gate, and the people who have something to do with them.
 HANDLING_VERBS = [
@@ -157,8 +161,18 @@ HANDLING_VERBS = [
     "post_part",
     "waive_part",
     "resolve",
+    "forward",
 ]
-HANDLING_PEOPLE = ["dispatcher1", "dept1", "dept2", "dept3", "liaison1", "manager1", "leader1"]
+HANDLING_PEOPLE = [
+    "dispatcher1",
+    "dept1",
+    "dept2",
+    "dept3",
+    "liaison1",
+    "manager1",
+    "leader1",
+    "duty1",
+]
 CATEGORIES = [None, "streetlight", "sewage"]
 
 
@@ -245,6 +259,11 @@ def may(county: County, who: str, verb: str, pre: dict[str, Any], now: datetime)
         allowed = set(PEOPLE) - {pre["reporter"]}
     elif verb in ("review_return", "hand_down"):
         allowed = {"dispatcher1"}
+    elif verb == "forward":
+        # 转办: a dispatcher, or the duty officer only during their shift (§2)
+        allowed = {"dispatcher1"}
+        if DUTY_SHIFT[0] <= now < DUTY_SHIFT[1]:
+            allowed.add("duty1")
     elif verb == "appeal":
         # the handler: the department's officer, or the hall's liaison/manager for local work
         allowed = officers if dept is not None else county.local(hall)
@@ -261,6 +280,15 @@ def may(county: County, who: str, verb: str, pre: dict[str, Any], now: datetime)
     else:  # pragma: no cover
         raise AssertionError(verb)
     return who in allowed
+
+
+def off_hours(at: datetime) -> bool:
+    """Outside 08:30-12:00 and 13:30-17:30 of a working day by China's calendar (§4)."""
+    local = at.astimezone(LOCAL_TZ)
+    if not chinese_calendar.is_workday(local.date()):
+        return True
+    hm = (local.hour, local.minute)
+    return not ((8, 30) <= hm < (12, 0) or (13, 30) <= hm < (17, 30))
 
 
 def working_days_between(start: date, end: date, *, inclusive: bool) -> int:
@@ -561,7 +589,7 @@ class CaseMachine(RuleBasedStateMachine):
                 "acknowledged": ["dispatch", "start", "hand_down"]
                 if at_top
                 else ["escalate", "start"],
-                "dispatched": ["claim", "return", "hand_down"],
+                "dispatched": ["claim", "return", "hand_down", "forward"],
                 "claimed": [*handling, "return", "hand_down"],
                 "in_progress": handling,
                 "on_hold": ["resume", "hand_down"],
@@ -767,6 +795,8 @@ class CaseMachine(RuleBasedStateMachine):
             return fn(pk, actor=user, into=self.pks[args["into"] % len(self.pks)], now=now)
         if verb == "comment":
             return fn(pk, actor=user, note="情况说明", public=args["public"], now=now)
+        if verb == "forward":
+            return fn(pk, actor=user, to=args["to"], note="请立即处理", now=now)
         return fn(pk, actor=user, now=now)
 
     def act(self, who: str, verb: str, pk: int, args: dict[str, Any]) -> None:
@@ -814,7 +844,14 @@ class CaseMachine(RuleBasedStateMachine):
                 )
             if isinstance(error, InvalidError):
                 assert expected is not None, (verb, pre["status"], error)
-                if verb in ("return", "hand_down", "dispatch", "review_return", *PART_VERBS):
+                if verb in (
+                    "return",
+                    "hand_down",
+                    "dispatch",
+                    "review_return",
+                    "forward",
+                    *PART_VERBS,
+                ):
                     assert self.invalid_input(verb, args, pre, who), (verb, args, error)
             return
 
@@ -925,6 +962,8 @@ class CaseMachine(RuleBasedStateMachine):
         if verb == "hand_down":
             kind = self.shape.kind[self.shape.halls[args["hall"]]]
             return kind in ("county", "assignment")
+        if verb == "forward":
+            return args["to"] not in FORWARD_TARGETS
         return False
 
     def refused_beyond_table(
@@ -1063,6 +1102,18 @@ class CaseMachine(RuleBasedStateMachine):
             assert result.supervise_by is not None and result.supervise_by > self.now
         if verb == "hold":
             assert result.resolve_remaining is not None
+        # §4: off-hours, reaching a department starts a 5-minute forward clock; a forward or
+        # leaving `dispatched` (claim, return, hand-down) stops it; other verbs keep it
+        if result.status == "dispatched" and pre["status"] != "dispatched":
+            want_forward = self.now + timedelta(minutes=5) if off_hours(self.now) else None
+            assert result.forward_by == want_forward, (verb, self.now)
+        elif verb == "forward" or result.status != "dispatched":
+            assert result.forward_by is None, (verb, result.status)
+        else:
+            assert result.forward_by == row.forward_by, verb
+        if verb == "forward":
+            event = Event.objects.filter(request_id=pk).order_by("-seq").first()
+            assert event is not None and event.data["to"] == args["to"]
         if verb == "reopen":
             assert result.reopen_count == row.reopen_count + 1
 
@@ -1151,12 +1202,16 @@ class CaseMachine(RuleBasedStateMachine):
             )
             if r.status not in OPEN_STATES:
                 assert r.supervise_by is None, r.status
+            if r.forward_by is not None:
+                assert r.status == "dispatched", r.status  # the forward clock (§4)
             assert (r.resolve_remaining is not None) == (r.status == "on_hold")
             if r.extension_until is not None:
                 assert r.status in ("in_progress", "claimed")
                 assert r.extension_until > r.resolve_by
             if r.next_due_at is not None:
-                set_deadlines = [getattr(r, f) for f in (*DEADLINE_FIELDS, "supervise_by")]
+                set_deadlines = [
+                    getattr(r, f) for f in (*DEADLINE_FIELDS, "supervise_by", "forward_by")
+                ]
                 # or a 50% / 80% warning of a running clock, due before its deadline
                 warning_at = {datetime.fromisoformat(w["at"]): w for w in r.warnings}
                 assert (

@@ -119,6 +119,9 @@ EXPECTED: dict[str, tuple[frozenset[str], str]] = {
     # with the departments (or back at the assignment hall while the lead's return waits)
     "post_part": (frozenset({DISPATCHED, CLAIMED, ON_HOLD, ESCALATED}), SAME),
     "waive_part": (frozenset({DISPATCHED, CLAIMED, ON_HOLD, ESCALATED}), SAME),
+    # 转办 (PRODUCT §2, §4): "same state; legal from dispatched / claimed / on_hold, and
+    # escalated at the assignment hall"
+    "forward": (frozenset({DISPATCHED, CLAIMED, ON_HOLD, ESCALATED}), SAME),
 }
 
 # An assisting department's part (docs/handling-rules.md, "Lead and assisting departments"),
@@ -192,6 +195,8 @@ def expected_target(
         return None  # "escalated (at county)": only the assignment hall dispatches / hands down
     if verb == "escalate" and hall_kind == "assignment":
         return None  # the top of the tree: it dispatches, there is no parent
+    if verb == "forward" and state == ESCALATED and hall_kind != "assignment":
+        return None  # escalated to a township hall: its staff answer, nobody forwards
     if not _pending_allows(verb, pending, decision):
         return None
     if to == SAME:
@@ -275,8 +280,8 @@ def expected_pending(
         return APPEAL_PENDING
     if verb == "review_rating":
         return RATING_PENDING if decision == "deny_appeal" else NOTHING
-    if verb in ("comment", "cosign", "supervise", "breach", "post_part", "waive_part"):
-        return pending  # talk, clocks and parts change no decision on the request
+    if verb in ("comment", "cosign", "supervise", "breach", "post_part", "waive_part", "forward"):
+        return pending  # talk, clocks, parts and forwards change no decision on the request
     if verb == "hand_down":
         return NOTHING  # it leaves the assignment hall: no return waits for review there
     if verb == "acknowledge" and pending == RETURN_PENDING:

@@ -129,6 +129,8 @@ class Walk:
             fn(pk, actor=user, into=self.pks[arg % len(self.pks)], now=now)
         elif verb == Verb.COMMENT:
             fn(pk, actor=user, note="情况说明", now=now)
+        elif verb == Verb.FORWARD:
+            fn(pk, actor=user, to=dept, now=now)
         else:
             fn(pk, actor=user, now=now)
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 from yishiting.api.api import _run_verb
 from yishiting.api.schemas import VerbIn, event_out, reporter_names, request_out
 from yishiting.core.errors import ActionError, ConflictError, InvalidError, NotFoundError
-from yishiting.orgs.models import Category, Department, Role
+from yishiting.orgs.models import Category, Department, Membership, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
 from yishiting.requests.models import Attachment, Event, Request
@@ -35,7 +35,7 @@ from yishiting.requests.states import (
 )
 
 # The clocks a countdown shows, most pressing kind first (§4).
-CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by")
+CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by", "forward_by")
 # Ready replies for one-tap acknowledge (5分钟快速响应).
 READY_REPLIES = (
     "您好，已收到您的反映，我们马上核实处理。",
@@ -70,6 +70,7 @@ VERB_FIELDS: dict[str, tuple[str, ...]] = {
     Verb.VISIT: ("rating", "channel", "note"),
     Verb.POST_PART: ("note", "photos"),
     Verb.WAIVE_PART: ("waived_part", "reason"),
+    Verb.FORWARD: ("to", "note"),
 }
 # Verbs a page offers as its big first button; the rest fold under 更多操作.
 PRIMARY = (
@@ -82,6 +83,8 @@ PRIMARY = (
     Verb.APPROVE_EXTENSION,
     Verb.REVIEW_RATING,
     Verb.COSIGN,
+    # 转办: the duty officer's (and the dispatcher's) first button on a dispatched request
+    Verb.FORWARD,
 )
 ERROR_TITLES = {
     403: gettext_lazy("无权进行此操作"),
@@ -117,7 +120,7 @@ def clock(req: Request) -> dict[str, Any] | None:
         return None
     at, name = min(due)
     start = getattr(req, "state_since", None) or req.created_at
-    if name == "supervise_by" or start >= at:
+    if name in ("supervise_by", "forward_by") or start >= at:
         start = req.updated_at if req.updated_at < at else req.created_at
     return {"name": name, "start": start.isoformat(), "due": at.isoformat()}
 
@@ -157,6 +160,15 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
         Department.objects.filter(county__code=req.hall.county_code).order_by("name")
     )
     suggested = req.category.department_id if req.category else None
+    officers = []
+    if Verb.FORWARD in verbs:
+        officers = list(
+            Membership.objects.filter(
+                role=Role.DEPARTMENT, department__county__code=req.hall.county_code
+            )
+            .select_related("user", "department")
+            .order_by("department__name", "user__username")
+        )
     forms = [
         {
             "verb": v,
@@ -173,6 +185,7 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
         "timeline": timeline,
         "forms": forms,
         "departments": departments,
+        "forward_officers": officers,
         "categories": list(Category.objects.order_by("name")),
         "suggested_department": suggested,
         "ready_replies": READY_REPLIES,

@@ -54,6 +54,8 @@ def console(request: HttpRequest) -> HttpResponse:
         "shift": shift,
         "off_shift": shift is None,
         "live": "county",
+        # 转办 is the first button on a dispatched request's row (_row.html)
+        "forward_first": True,
     }
     template = "web/_sections.html" if request.GET.get("fragment") else "web/console.html"
     return render(request, template, ctx)
