@@ -53,6 +53,7 @@ from yishiting.requests import clocks, sweep
 from yishiting.requests.clocks import LOCAL_TZ, Basis
 from yishiting.requests.models import Attachment, Channel, Event, Request
 from yishiting.requests.states import OPEN, State
+from yishiting.stats import rollups
 
 DEMO_COUNTY_CODE = "130599"
 DEMO_PASSWORD = "demo12345"
@@ -1834,8 +1835,9 @@ def seed_demo(
     now = now or timezone.now()
     rng = random.Random(2026)
     started = _time.monotonic()
-    # The demo's year of history happened in the past: nobody is notified of it.
-    with transaction.atomic(), outbox.muted():
+    # The demo's year of history happened in the past: nobody is notified of it, and its
+    # statistics are built once at the end rather than event by event.
+    with rollups.deferred(), transaction.atomic(), outbox.muted():
         org = build_org(rng, now)
         if log:
             took = _time.monotonic() - started
