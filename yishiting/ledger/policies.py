@@ -26,11 +26,11 @@ from yishiting.orgs.importer import (
     ImportFailed,
     Problem,
     _BadCell,
-    _header_key,
     _limited,
     _norm,
     _RowReader,
     read_sheets,
+    sheet_rows,
 )
 from yishiting.orgs.models import BASIS_CHOICES, Category, ClockPolicy, Department, Priority
 from yishiting.requests.clocks import Basis
@@ -224,35 +224,9 @@ def _code(text: str, label: str) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _rows(
-    sheet: str, raw: list[list[tuple[Any, str | None]]], out: list[Problem]
-) -> list[tuple[int, dict[str, Any]]]:
-    """Non-blank data rows as (Excel row, cells by key); missing required headers: none."""
-    columns = COLUMNS[sheet]
-    index: dict[str, int] = {}
-    for i, (value, _fmt) in enumerate(raw[0] if raw else []):
-        key = _header_key(value, columns)
-        if key is None:
-            continue
-        if key in index:
-            out.append(Problem(f"表头“{value}”出现了不止一次", sheet))
-        index.setdefault(key, i)
-    missing = [c.header for c in columns if c.required and c.key not in index]
-    if missing:
-        out.append(Problem(f"缺少表头“{'”“'.join(missing)}”（表头在第 1 行）", sheet))
-        return []
-    found = []
-    for number, cells in enumerate(raw[1:], start=2):
-        picked = {k: cells[i] if i < len(cells) else (None, None) for k, i in index.items()}
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v, _ in picked.values()):
-            continue
-        found.append((number, picked))
-    return found
-
-
 def _read_categories(raw: list[Any], out: list[Problem]) -> list[CategoryRow]:
     rows = []
-    for number, cells in _rows(CATEGORIES_SHEET, raw, out):
+    for number, cells in sheet_rows(CATEGORIES_SHEET, raw, COLUMNS[CATEGORIES_SHEET], out):
         r = _RowReader(CATEGORIES_SHEET, number, cells, out)
         rows.append(
             CategoryRow(
@@ -270,7 +244,7 @@ def _read_categories(raw: list[Any], out: list[Problem]) -> list[CategoryRow]:
 
 def _read_policies(raw: list[Any], out: list[Problem]) -> list[PolicyRow]:
     rows = []
-    for number, cells in _rows(POLICIES_SHEET, raw, out):
+    for number, cells in sheet_rows(POLICIES_SHEET, raw, COLUMNS[POLICIES_SHEET], out):
         r = _RowReader(POLICIES_SHEET, number, cells, out)
         category = r.parse("category", "类别编码", lambda t: _code(t, "类别编码"))
         priority = r.parse("priority", "紧急程度", _priority, required=True)

@@ -430,11 +430,14 @@ def _header_key(value: Any, columns: Sequence[Column]) -> str | None:
     return None
 
 
-def _sheet_rows(
-    sheet: str, rows: list[list[tuple[Any, str | None]]], out: list[Problem]
+def sheet_rows(
+    sheet: str,
+    rows: list[list[tuple[Any, str | None]]],
+    columns: Sequence[Column],
+    out: list[Problem],
 ) -> list[tuple[int, dict[str, tuple[Any, str | None]]]]:
-    """Non-blank data rows of a sheet as (Excel row number, cells by column key)."""
-    columns = COLUMNS[sheet]
+    """Non-blank data rows of a sheet as (Excel row number, cells by column key); none when a
+    required header is missing (reported in `out`, like a repeated header)."""
     index: dict[str, int] = {}
     for i, (value, _fmt) in enumerate(rows[0] if rows else []):
         key = _header_key(value, columns)
@@ -573,11 +576,18 @@ def read_workbook(path: str | Path) -> OrgData:
             )
         )
     p = data.problems
-    data.halls = _read_halls(_sheet_rows(HALLS_SHEET, raw.get(HALLS_SHEET, []), p), p)
-    data.departments = _read_departments(
-        _sheet_rows(DEPARTMENTS_SHEET, raw.get(DEPARTMENTS_SHEET, []), p), p
+    data.halls = _read_halls(
+        sheet_rows(HALLS_SHEET, raw.get(HALLS_SHEET, []), COLUMNS[HALLS_SHEET], p), p
     )
-    data.people = _read_people(_sheet_rows(PEOPLE_SHEET, raw.get(PEOPLE_SHEET, []), p), p)
+    data.departments = _read_departments(
+        sheet_rows(
+            DEPARTMENTS_SHEET, raw.get(DEPARTMENTS_SHEET, []), COLUMNS[DEPARTMENTS_SHEET], p
+        ),
+        p,
+    )
+    data.people = _read_people(
+        sheet_rows(PEOPLE_SHEET, raw.get(PEOPLE_SHEET, []), COLUMNS[PEOPLE_SHEET], p), p
+    )
     if missing:
         # A missing sheet is not also a sheet with missing headers.
         data.problems = [q for q in data.problems if q.sheet not in missing]
