@@ -52,11 +52,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --disable-pip-version-check --quiet -e '.[dev]'
 	@touch $@
 
-$(VENDOR_STAMP): package-lock.json
+$(VENDOR_STAMP): package-lock.json $(STAMP)
 	@command -v npm >/dev/null 2>&1 || scripts/deps.sh npm
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p var/vendor
 	cp $(VENDOR_FILES) var/vendor/
+	# Gzipped beside the originals: WhiteNoise serves them to browsers that accept gzip.
+	$(BIN)/python -m whitenoise.compress --no-brotli var/vendor
 	@touch $@
 
 demo: install
