@@ -25,3 +25,15 @@ def county(db: None) -> County:
 def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Uploads go to a throw-away folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _default_language():  # type: ignore[no-untyped-def]
+    """Each test starts in the site's language: a request in another language (the locale
+    middleware activates it for the thread) does not leak into the next test."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -16,6 +16,7 @@ from typing import IO, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from yishiting.core.errors import (
     ConflictError,
@@ -58,6 +59,8 @@ from yishiting.requests.states import (
     PART_CURRENT,
     PART_DEADLINE_FIELDS,
     PART_OPEN,
+    PART_STATUS_LABELS,
+    VERB_LABELS,
     IllegalTransition,
     PartStatus,
     Pending,
@@ -128,22 +131,22 @@ def load_request(req: Request | int) -> Request:
             pk=req
         )
     except Request.DoesNotExist:
-        raise NotFoundError(f"request {req} not found") from None
+        raise NotFoundError(_("找不到诉求 %(id)s") % {"id": req}) from None
 
 
 def _note(note: str, verb: Verb) -> str:
     note = (note or "").strip()
     if len(note) > MAX_NOTE:
-        raise InvalidError(f"note: at most {MAX_NOTE} characters")
+        raise InvalidError(_("说明最多 %(n)s 个字") % {"n": MAX_NOTE})
     if verb in NOTE_REQUIRED and not note:
-        raise InvalidError(f"{verb}: a reason or note is required")
+        raise InvalidError(_("%(verb)s：请填写理由或说明") % {"verb": VERB_LABELS[Verb(verb)]})
     return note
 
 
 def _photos(uploads: Sequence[Upload] | None) -> list[Photo]:
     uploads = list(uploads or [])
     if len(uploads) > MAX_PHOTOS:
-        raise InvalidError(f"at most {MAX_PHOTOS} photos")
+        raise InvalidError(_("最多 %(n)s 张照片") % {"n": MAX_PHOTOS})
     return [clean_photo(u, getattr(u, "name", f"photo {i + 1}")) for i, u in enumerate(uploads)]
 
 
@@ -273,7 +276,9 @@ def part_verbs(who: Actor, req: Request, *, now: datetime) -> list[str]:
 def _check(who: Actor | None, verb: Verb, req: Request, now: datetime, **kw: Any) -> State:
     """Scope first (403), then the transition table (409); returns the target state."""
     if not can(who, verb, req, now=now, public=kw.pop("public", True)):
-        raise ForbiddenError(f"you may not {verb} request {req.pk}")
+        raise ForbiddenError(
+            _("您无权对诉求 %(id)s 执行“%(verb)s”") % {"id": req.pk, "verb": VERB_LABELS[verb]}
+        )
     try:
         return target(
             verb,
@@ -284,7 +289,9 @@ def _check(who: Actor | None, verb: Verb, req: Request, now: datetime, **kw: Any
             **kw,
         )
     except IllegalTransition as exc:
-        raise IllegalTransitionError(f"request {req.pk} is {req.status}: {exc}") from None
+        raise IllegalTransitionError(
+            _("诉求 %(id)s：%(why)s") % {"id": req.pk, "why": exc}
+        ) from None
 
 
 # --- clocks ---------------------------------------------------------------------------------
@@ -522,7 +529,7 @@ def do_warn(req: Request | int, *, now: datetime | None = None) -> Request:
             warnings=rest, next_due_at=next_due
         )
         if updated != 1:
-            raise ConflictError(f"request {req.pk} was changed by someone else; reload it")
+            raise ConflictError(_("诉求 %(id)s 已被他人修改，请刷新后再试") % {"id": req.pk})
         notify_rules.for_warnings(req, list(latest.values()), now)
     req.warnings, req.next_due_at = rest, next_due
     return req
@@ -583,7 +590,7 @@ def _commit(
                 version=req.version + 1, updated_at=now, **fields
             )
             if updated != 1:
-                raise ConflictError(f"request {req.pk} was changed by someone else; reload it")
+                raise ConflictError(_("诉求 %(id)s 已被他人修改，请刷新后再试") % {"id": req.pk})
             event = Event.objects.create(
                 request_id=req.pk,
                 seq=req.version + 1,
@@ -611,7 +618,7 @@ def _commit(
     except IntegrityError:
         _discard(saved)
         req.__dict__.update(before.__dict__)
-        raise ConflictError(f"request {req.pk} was changed by someone else; reload it") from None
+        raise ConflictError(_("诉求 %(id)s 已被他人修改，请刷新后再试") % {"id": req.pk}) from None
     except BaseException:
         _discard(saved)
         req.__dict__.update(before.__dict__)
@@ -751,32 +758,34 @@ def do_submit(
     who = _actor(actor)
     hall = _hall(hall)
     if hall.kind in (HallKind.ASSIGNMENT, HallKind.COUNTY):
-        raise InvalidError("hall: requests are raised in a village, community or other local hall")
+        raise InvalidError(_("议事厅：诉求应在村、社区等基层议事厅提出"))
     text = (text or "").strip()
     if not text:
-        raise InvalidError("text: describe the problem")
+        raise InvalidError(_("内容：请描述问题"))
     if len(text) > MAX_TEXT:
-        raise InvalidError(f"text: at most {MAX_TEXT} characters")
+        raise InvalidError(_("内容：最多 %(n)s 个字") % {"n": MAX_TEXT})
     title = (title or "").strip() or _title_from(text)
     if len(title) > 100:
-        raise InvalidError("title: at most 100 characters")
+        raise InvalidError(_("标题：最多 100 个字"))
     cat = _category(category)
     if priority is None:
         priority = cat.default_priority if cat else Priority.NORMAL
     if priority not in Priority.values:
-        raise InvalidError(f"priority: one of {', '.join(Priority.values)}")
+        raise InvalidError(
+            _("优先级：应为 %(values)s 之一") % {"values": ", ".join(Priority.values)}
+        )
     if (lat is None) != (lng is None):
-        raise InvalidError("location: give both lat and lng")
+        raise InvalidError(_("位置：经度和纬度须同时给出"))
     if lat is not None and not (-90 <= lat <= 90 and -180 <= lng <= 180):  # type: ignore[operator]
-        raise InvalidError("location: lat/lng out of range")
+        raise InvalidError(_("位置：经纬度超出范围"))
     if len(address) > 200 or len(reporter_name) > 50 or len(reporter_phone) > 20:
-        raise InvalidError("reporter or address too long")
+        raise InvalidError(_("反映人或地址过长"))
     on_behalf = who is not None and (
         channel == Channel.CAPTURE
         or (who.handles_hall(hall) and bool(reporter_name or reporter_phone))
     )
     if channel == Channel.CAPTURE and not (who and who.handles_hall(hall)):
-        raise ForbiddenError("only the hall's liaison may capture a request on someone's behalf")
+        raise ForbiddenError(_("只有本议事厅的联络员可以代群众登记诉求"))
     reporter = None if (who is None or on_behalf) else who.user
     if reporter is not None and not anonymous:
         reporter_name = reporter_name or reporter.display_name
@@ -841,7 +850,7 @@ def do_submit(
 def _required(value: Any, name: str) -> Any:
     """A verb's required argument, checked after the actor's scope (403 before 422)."""
     if value in (None, ""):
-        raise InvalidError(f"{name}: required")
+        raise InvalidError(_("%(name)s：必填") % {"name": name})
     return value
 
 
@@ -856,7 +865,7 @@ def _hall(hall: Hall | str) -> Hall:
     try:
         return Hall.objects.get(code=hall)
     except Hall.DoesNotExist:
-        raise InvalidError(f"hall: no hall with code {hall!r}") from None
+        raise InvalidError(_("议事厅：没有编码为 %(code)r 的议事厅") % {"code": hall}) from None
 
 
 def _category(category: Category | str | None) -> Category | None:
@@ -865,7 +874,7 @@ def _category(category: Category | str | None) -> Category | None:
     try:
         return Category.objects.get(code=category)
     except Category.DoesNotExist:
-        raise InvalidError(f"category: no category with code {category!r}") from None
+        raise InvalidError(_("类别：没有编码为 %(code)r 的类别") % {"code": category}) from None
 
 
 def _department(code: Department | str, county_code: str) -> Department:
@@ -875,9 +884,9 @@ def _department(code: Department | str, county_code: str) -> Department:
         else Department.objects.select_related("county").filter(code=code).first()
     )
     if department is None:
-        raise InvalidError(f"department: no department with code {code!r}")
+        raise InvalidError(_("部门：没有编码为 %(code)r 的部门") % {"code": code})
     if department.county.code != county_code:
-        raise InvalidError("department: not a department of this county")
+        raise InvalidError(_("部门：不是本县的部门"))
     return department
 
 
@@ -931,7 +940,7 @@ def do_escalate(
     to = _check(who, Verb.ESCALATE, req, now)
     up = escalation_target(req.hall)
     if up is None:
-        raise IllegalTransitionError("the assignment hall has nowhere to escalate to")
+        raise IllegalTransitionError(_("交办厅已是最高一级，无处上报"))
     data: dict[str, Any] = {"hall": up.code, "from_hall": req.hall.code}
     if who is None:
         data["auto"] = True
@@ -991,14 +1000,14 @@ def _assisting(
     if codes is None:
         return []
     if isinstance(codes, str) or len(codes) > MAX_ASSISTING:
-        raise InvalidError(f"assisting: a list of at most {MAX_ASSISTING} department codes")
+        raise InvalidError(_("协办部门：最多 %(n)s 个部门编码") % {"n": MAX_ASSISTING})
     out: list[Department] = []
     for code in codes:
         dept = _department(code, county_code)
         if dept.pk == lead.pk:
-            raise InvalidError("assisting: the lead department cannot also assist")
+            raise InvalidError(_("协办部门：主办部门不能同时协办"))
         if any(d.pk == dept.pk for d in out):
-            raise InvalidError(f"assisting: {dept.code} is named twice")
+            raise InvalidError(_("协办部门：%(code)s 重复") % {"code": dept.code})
         out.append(dept)
     return out
 
@@ -1030,7 +1039,12 @@ def _part_change(
         status = part_target(verb, part.status, decision)
     except IllegalTransition as exc:
         raise IllegalTransitionError(
-            f"the part of {part.department.code} is {part.status}: {exc}"
+            _("%(dept)s 的协办任务当前为“%(state)s”：%(why)s")
+            % {
+                "dept": part.department.name,
+                "state": PART_STATUS_LABELS[PartStatus(part.status)],
+                "why": exc,
+            }
         ) from None
     code = part.department.code
     change = Change(
@@ -1121,9 +1135,11 @@ def do_waive_part(
         .first()
     )
     if part is None:
-        raise IllegalTransitionError(f"{code} has no assisting part on request {req.pk}")
+        raise IllegalTransitionError(
+            _("%(code)s 在诉求 %(id)s 上没有协办任务") % {"code": code, "id": req.pk}
+        )
     if not (reason or "").strip():
-        raise InvalidError("waive_part: a public reason is required")
+        raise InvalidError(_("免除协办：请填写公开的理由"))
     change, part.status = _part_change(req, part, Verb.WAIVE_PART)
     part.waived_at = part.ended_at = now
     part.waived_by = who.user
@@ -1149,7 +1165,9 @@ def do_return(
     part = _acting_part(who, req)
     to = _check(who, Verb.RETURN, req, now, part=part is not None)
     if reason_code not in set(ReturnReason):
-        raise InvalidError(f"reason_code: one of {', '.join(ReturnReason)}")
+        raise InvalidError(
+            _("退回原因：应为 %(values)s 之一") % {"values": ", ".join(ReturnReason)}
+        )
     note = _note(reason, Verb.RETURN)
     rules = CountyRules.for_county(req.hall.county_code)
     if part is not None:
@@ -1165,16 +1183,14 @@ def do_return(
     )
     if now > window_end:
         raise IllegalTransitionError(
-            f"the return window ({rules.return_window_days} working days from dispatch) has ended"
+            _("退回期限（派单后 %(n)s 个工作日）已过") % {"n": rules.return_window_days}
         )
     if req.return_count >= rules.max_returns:
         raise IllegalTransitionError(
-            f"returned {req.return_count} times already: the dispatcher routes it from now on"
+            _("已退回 %(n)s 次：此后由派单员直接指定") % {"n": req.return_count}
         )
     if _upheld(req, returning.code):
-        raise IllegalTransitionError(
-            "this department's return was upheld: it may not return it again"
-        )
+        raise IllegalTransitionError(_("本部门的退回已被驳回（维持原派），不能再次退回"))
     # The event names the returning department and the reason code (§5's monthly notice).
     if part is not None:
         change, part.status = _part_change(
@@ -1234,9 +1250,12 @@ def do_review_return(
     req = load_request(req)
     who = _actor(actor)
     if not can(who, Verb.REVIEW_RETURN, req, now=now):
-        raise ForbiddenError(f"you may not review_return request {req.pk}")
+        raise ForbiddenError(
+            _("您无权对诉求 %(id)s 执行“%(verb)s”")
+            % {"id": req.pk, "verb": VERB_LABELS[Verb.REVIEW_RETURN]}
+        )
     if decision not in set(ReturnDecision):
-        raise InvalidError(f"decision: one of {', '.join(ReturnDecision)}")
+        raise InvalidError(_("决定：应为 %(values)s 之一") % {"values": ", ".join(ReturnDecision)})
     returned = _returned_part(req, part)
     if returned is not None:
         return _review_part_return(req, returned, who, decision, department, reason, now)
@@ -1247,7 +1266,7 @@ def do_review_return(
     dept = _department(_required(department, "department"), req.hall.county_code)
     busy = Part.objects.filter(request_id=req.pk, department=dept, status__in=PART_OPEN)
     if decision == ReturnDecision.REDISPATCH and busy.exists():
-        raise InvalidError(f"department: {dept.code} already assists on this request")
+        raise InvalidError(_("部门：%(code)s 已在协办本诉求") % {"code": dept.code})
     change = Change(
         fields={"department": dept, "dispatched_at": now},
         data={
@@ -1272,13 +1291,15 @@ def _returned_part(req: Request, code: str | None) -> Part | None:
     if code:
         found = parts.filter(department__code=code).first()
         if found is None:
-            raise IllegalTransitionError(f"{code} has no returned part on request {req.pk}")
+            raise IllegalTransitionError(
+                _("%(code)s 在诉求 %(id)s 上没有被退回的协办任务") % {"code": code, "id": req.pk}
+            )
         return found
     if req.pending_review:
         return None
     found_parts = list(parts[:2])
     if len(found_parts) > 1:
-        raise InvalidError("part: several parts were returned; name the department")
+        raise InvalidError(_("协办任务：有多个部门退回，请指明部门"))
     return found_parts[0] if found_parts else None
 
 
@@ -1305,7 +1326,7 @@ def _review_part_return(
         if req.pending_review == Pending.RETURN:
             lead = _last_returned_by(req)
         if dept.code == lead or busy.exists():
-            raise InvalidError(f"department: {dept.code} already works on this request")
+            raise InvalidError(_("部门：%(code)s 已在办理本诉求") % {"code": dept.code})
     change, part.status = _part_change(req, part, Verb.REVIEW_RETURN, decision, returned_by=code)
     change.data["decision"] = decision
     change.data["department"] = dept.code
@@ -1343,9 +1364,9 @@ def do_hand_down(
         HallKind.ASSIGNMENT,
         HallKind.COUNTY,
     ):
-        raise InvalidError("hall: a township, village or other local hall of this county")
+        raise InvalidError(_("议事厅：应为本县的乡镇、村或其他基层议事厅"))
     if not (reason or "").strip():
-        raise InvalidError("hand_down: a public reason is required")
+        raise InvalidError(_("下派：请填写公开的理由"))
     change = Change(
         fields={"hall": down, "department": None},
         data={"hall": down.code, "from_hall_kind": req.hall.kind, "department": None},
@@ -1364,7 +1385,7 @@ def do_appeal(
     who = _actor(actor)
     to = _check(who, Verb.APPEAL, req, now)
     if not (reason or "").strip():
-        raise InvalidError("appeal: a reason is required")
+        raise InvalidError(_("申诉：请填写理由"))
     return _commit(req, Verb.APPEAL, who, to, now, note=_note(reason, Verb.APPEAL))
 
 
@@ -1382,9 +1403,12 @@ def do_review_rating(
     req = load_request(req)
     who = _actor(actor)
     if not can(who, Verb.REVIEW_RATING, req, now=now):
-        raise ForbiddenError(f"you may not review_rating request {req.pk}")
+        raise ForbiddenError(
+            _("您无权对诉求 %(id)s 执行“%(verb)s”")
+            % {"id": req.pk, "verb": VERB_LABELS[Verb.REVIEW_RATING]}
+        )
     if decision not in set(RatingDecision):
-        raise InvalidError(f"decision: one of {', '.join(RatingDecision)}")
+        raise InvalidError(_("决定：应为 %(values)s 之一") % {"values": ", ".join(RatingDecision)})
     to = _check(who, Verb.REVIEW_RATING, req, now, decision=decision)
     fields: dict[str, Any] = {}
     data: dict[str, Any] = {"decision": decision}
@@ -1392,11 +1416,11 @@ def do_review_rating(
     if decision == RatingDecision.REDO:
         new_deadline = _required(until, "until")
         if new_deadline.tzinfo is None or new_deadline <= now:
-            raise InvalidError("until: a future time with a time zone")
+            raise InvalidError(_("截止时间：应为带时区的将来时间"))
         fields = {"rating": "", "rating_channel": "", "resolved_at": None}
         data["until"] = new_deadline.isoformat()
     elif not (reason or "").strip():
-        raise InvalidError("review_rating: a public reason is required")
+        raise InvalidError(_("评价审核：请填写公开的理由"))
     elif decision == RatingDecision.APPROVE_APPEAL:
         fields = {"appeal_approved": True, "closed_at": now}
     return _commit(
@@ -1427,11 +1451,11 @@ def do_visit(
     who = _actor(actor)
     to = _check(who, Verb.VISIT, req, now)
     if rating not in set(Rating):
-        raise InvalidError(f"rating: one of {', '.join(Rating)}")
+        raise InvalidError(_("评价：应为 %(values)s 之一") % {"values": ", ".join(Rating)})
     if channel not in (RatingChannel.PHONE, RatingChannel.IN_PERSON):
-        raise InvalidError("channel: phone or in_person")
+        raise InvalidError(_("方式：应为 phone（电话）或 in_person（当面）"))
     if req.rating_channel == RatingChannel.SELF:
-        raise IllegalTransitionError("the reporter has rated it: their own rating stands")
+        raise IllegalTransitionError(_("反映人已亲自评价，以其评价为准"))
     change = Change(
         fields={"rating": rating, "rating_channel": channel},
         data={"rating": rating, "channel": channel},
@@ -1468,15 +1492,15 @@ def do_extend(
     to = _check(who, Verb.EXTEND, req, now)
     until = _required(until, "until")
     if not reason.strip():
-        raise InvalidError("extend: a reason is required")
+        raise InvalidError(_("延期：请填写理由"))
     if until.tzinfo is None:
-        raise InvalidError("until: give a time zone")
+        raise InvalidError(_("截止时间：请带上时区"))
     if req.resolve_by is None or until <= req.resolve_by:
-        raise InvalidError("until: must be later than the current deadline")
+        raise InvalidError(_("截止时间：须晚于当前期限"))
     if req.resolve_by <= now:
-        raise InvalidError("extend: the deadline has already passed; ask before it")
+        raise InvalidError(_("延期：期限已过，须在到期前申请"))
     if req.extension_until is not None:
-        raise InvalidError("extend: an extension request is already waiting for a decision")
+        raise InvalidError(_("延期：已有一个延期申请在等待审批"))
     return _commit(
         req,
         Verb.EXTEND,
@@ -1497,7 +1521,7 @@ def _decide_extension(
     who = _actor(actor)
     to = _check(who, verb, req, now)
     if req.extension_until is None:
-        raise IllegalTransitionError("there is no extension request to decide")
+        raise IllegalTransitionError(_("没有待审批的延期申请"))
     data = {"until": req.extension_until.isoformat()}
     return _commit(req, verb, who, to, now, note=_note(note, verb), change=Change(data=data))
 
@@ -1536,13 +1560,15 @@ def do_resolve(
     )
     if waiting:
         raise IllegalTransitionError(
-            "the lead department resolves after every assisting part is posted or waived; "
-            f"still open: {', '.join(waiting)}"
+            _("各协办部门反馈或被免除后，主办部门才能办结；尚未完成：%(open)s")
+            % {"open": "、".join(waiting)}
         )
     note = _note(note, Verb.RESOLVE)
     cleaned = _photos(photos)
     if req.category is not None and req.category.on_site and not cleaned:
-        raise InvalidError(f"resolve: {req.category.name} needs a photo of the fix")
+        raise InvalidError(
+            _("办结：“%(category)s”类须上传整改照片") % {"category": req.category.name}
+        )
     late = req.resolve_by is not None and req.resolve_by < now
     change = Change(fields={"resolved_at": now}, data={"late": late}, photos=cleaned)
     return _commit(req, Verb.RESOLVE, who, to, now, note=note, change=change)
@@ -1561,12 +1587,14 @@ def do_rate(
     req = load_request(req)
     who = _actor(actor)
     if not can(who, Verb.RATE, req, now=now):
-        raise ForbiddenError(f"you may not rate request {req.pk}")
+        raise ForbiddenError(
+            _("您无权对诉求 %(id)s 执行“%(verb)s”") % {"id": req.pk, "verb": VERB_LABELS[Verb.RATE]}
+        )
     if rating not in set(Rating):
-        raise InvalidError(f"rating: one of {', '.join(Rating)}")
+        raise InvalidError(_("评价：应为 %(values)s 之一") % {"values": ", ".join(Rating)})
     to = _check(who, Verb.RATE, req, now, rating=Rating(rating))
     if req.rating_channel == RatingChannel.SELF:
-        raise IllegalTransitionError("you have rated it already")
+        raise IllegalTransitionError(_("您已评价过"))
     comment = _note(comment, Verb.RATE)
     fields: dict[str, Any] = {
         "rating": rating,
@@ -1588,7 +1616,7 @@ def do_reopen(
     who = _actor(actor)
     to = _check(who, Verb.REOPEN, req, now)
     if req.status == State.CLOSED and (req.reopen_until is None or req.reopen_until < now):
-        raise IllegalTransitionError("the 30-day reopen window has ended")
+        raise IllegalTransitionError(_("30 天重新办理期限已过"))
     change = Change(
         fields={
             "reopen_count": req.reopen_count + 1,
@@ -1639,13 +1667,13 @@ def do_merge(
     try:
         primary = load_request(into.pk if isinstance(into, Request) else into)
     except NotFoundError:
-        raise InvalidError(f"into: no request {into}") from None
+        raise InvalidError(_("合并到：没有诉求 %(id)s") % {"id": into}) from None
     if primary.pk == req.pk:
-        raise InvalidError("into: a request cannot be merged into itself")
+        raise InvalidError(_("合并到：诉求不能合并到自身"))
     if primary.status not in OPEN and primary.status != State.RESOLVED:
-        raise InvalidError("into: the primary request is no longer open")
+        raise InvalidError(_("合并到：主诉求已不在办理中"))
     if primary.hall.county_code != req.hall.county_code:
-        raise InvalidError("into: the primary request is in another county")
+        raise InvalidError(_("合并到：主诉求属于另一个县"))
     moved = list(req.followers.values_list("user_id", flat=True))
     if req.reporter_id and req.reporter_id not in moved:
         moved.append(req.reporter_id)
@@ -1671,9 +1699,9 @@ def do_supervise(
     to = _check(who, Verb.SUPERVISE, req, now)
     until = _required(until, "until")
     if until.tzinfo is None:
-        raise InvalidError("until: give a time zone")
+        raise InvalidError(_("截止时间：请带上时区"))
     if until <= now:
-        raise InvalidError("until: must be in the future")
+        raise InvalidError(_("截止时间：须为将来的时间"))
     return _commit(
         req,
         Verb.SUPERVISE,
@@ -1690,12 +1718,12 @@ def _forward_target(to: str | None, county_code: str) -> tuple[str, Department |
     """Whom a forward names: a department of the county by code, or one of its officers by
     username (422 otherwise)."""
     if not isinstance(to, str) or not to.strip() or len(to) > 150:
-        raise InvalidError("to: a username or a department code is required")
+        raise InvalidError(_("转给：请填写用户名或部门编码"))
     to = to.strip()
     dept = Department.objects.select_related("county").filter(code=to).first()
     if dept is not None:
         if dept.county.code != county_code:
-            raise InvalidError("to: not a department of this county")
+            raise InvalidError(_("转给：不是本县的部门"))
         return "department", dept
     membership = (
         Membership.objects.select_related("user", "department__county")
@@ -1705,7 +1733,7 @@ def _forward_target(to: str | None, county_code: str) -> tuple[str, Department |
     for m in membership:
         if m.department is not None and m.department.county.code == county_code:
             return "officer", m.user
-    raise InvalidError(f"to: no department or department officer {to!r} in this county")
+    raise InvalidError(_("转给：本县没有部门或部门工作人员 %(to)r") % {"to": to})
 
 
 def do_forward(
@@ -1746,7 +1774,7 @@ def do_comment(
 ) -> Request:
     """A public or internal comment."""
     if not (note or "").strip():
-        raise InvalidError("comment: write something")
+        raise InvalidError(_("留言：请写点内容"))
     return _simple(Verb.COMMENT, req, actor, note, now, photos=photos, public=public)
 
 
@@ -1760,7 +1788,7 @@ def do_cosign(
     to = _check(who, Verb.COSIGN, req, now)
     assert who is not None
     if Follower.objects.filter(request=req, user=who.user).exists():
-        raise IllegalTransitionError("you already follow this request")
+        raise IllegalTransitionError(_("您已关注此诉求"))
     change = Change(followers=[(who.user.pk, FollowerKind.COSIGNER)])
     return _commit(req, Verb.COSIGN, who, to, now, note=_note(note, Verb.COSIGN), change=change)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 
 from yishiting.core.errors import InvalidError
 from yishiting.orgs.models import Department, Hall
@@ -30,11 +31,16 @@ def aware(value: str | None, name: str) -> datetime | None:
         parsed = parse_datetime(text)
     except ValueError:
         parsed = None
-    hint = "an ISO 8601 time with a time zone, e.g. 2026-10-01T00:00+08:00"
     if parsed is None:
-        raise InvalidError(f"{name}: {value!r} is not {hint}")
+        raise InvalidError(
+            _("%(name)s：%(value)r 不是 ISO 8601 时间，应带时区，如 2026-10-01T00:00+08:00")
+            % {"name": name, "value": value}
+        )
     if parsed.tzinfo is None:
-        raise InvalidError(f"{name}: {value!r} has no time zone; give {hint}")
+        raise InvalidError(
+            _("%(name)s：%(value)r 没有时区，应带时区，如 2026-10-01T00:00+08:00")
+            % {"name": name, "value": value}
+        )
     return parsed
 
 
@@ -54,11 +60,11 @@ class RequestFilters:
         """`qs` narrowed by every filter given, in the stable order; InvalidError on bad input."""
         for name in ("hall", "status", "department", "since", "until"):
             if "\x00" in (getattr(self, name) or ""):
-                raise InvalidError(f"{name}: NUL characters are not allowed")
+                raise InvalidError(_("%(name)s：不允许 NUL 字符") % {"name": name})
         if self.hall:
             hall = Hall.objects.filter(code=self.hall).first()
             if hall is None:
-                raise InvalidError(f"hall: no hall with code {self.hall!r}")
+                raise InvalidError(_("议事厅：没有编码为 %(code)r 的议事厅") % {"code": self.hall})
             qs = qs.filter(
                 Q(hall__path__startswith=hall.path) | Q(origin_hall__path__startswith=hall.path)
             )
@@ -67,12 +73,15 @@ class RequestFilters:
             bad = [s for s in wanted if s not in State.__members__.values()]
             if bad:
                 raise InvalidError(
-                    f"status: unknown {', '.join(bad)} (one or more of {', '.join(State)})"
+                    _("状态：未知的 %(bad)s（应为 %(values)s 中的一个或多个）")
+                    % {"bad": ", ".join(bad), "values": ", ".join(State)}
                 )
             qs = qs.filter(status__in=wanted)
         if self.department:
             if not Department.objects.filter(code=self.department).exists():
-                raise InvalidError(f"department: no department with code {self.department!r}")
+                raise InvalidError(
+                    _("部门：没有编码为 %(code)r 的部门") % {"code": self.department}
+                )
             # the lead department's requests and those it assists on (主办/协办)
             assists = Part.objects.filter(
                 department__code=self.department, status__in=PART_CURRENT
@@ -83,7 +92,7 @@ class RequestFilters:
         since = aware(self.since, "since")
         until = aware(self.until, "until")
         if since and until and until <= since:
-            raise InvalidError("until: must be later than since")
+            raise InvalidError(_("截止时间：须晚于开始时间"))
         if since:
             qs = qs.filter(created_at__gte=since)
         if until:

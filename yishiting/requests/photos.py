@@ -10,6 +10,7 @@ from typing import IO
 
 from django.conf import settings
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from yishiting.core.errors import InvalidError, TooLargeError
@@ -36,23 +37,29 @@ def clean_photo(upload: IO[bytes], name: str = "photo") -> Photo:
     limit = settings.YISHITING_MAX_UPLOAD_BYTES
     raw = upload.read(limit + 1)
     if len(raw) > limit:
-        raise TooLargeError(f"{name}: larger than {limit // (1024 * 1024)} MB")
+        raise TooLargeError(
+            _("%(name)s：超过 %(mb)s MB") % {"name": name, "mb": limit // (1024 * 1024)}
+        )
     if not raw:
-        raise InvalidError(f"{name}: empty file")
+        raise InvalidError(_("%(name)s：空文件") % {"name": name})
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image: Image.Image = Image.open(io.BytesIO(raw))
             if getattr(image, "format", None) not in ACCEPTED_FORMATS:
-                raise InvalidError(f"{name}: only JPEG, PNG, WebP or GIF images are accepted")
+                raise InvalidError(
+                    _("%(name)s：只接受 JPEG、PNG、WebP 或 GIF 图片") % {"name": name}
+                )
             if image.width * image.height > settings.YISHITING_MAX_IMAGE_PIXELS:
-                raise InvalidError(f"{name}: image dimensions too large")
+                raise InvalidError(_("%(name)s：图片尺寸过大") % {"name": name})
             image.load()
             image = ImageOps.exif_transpose(image) or image
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InvalidError(f"{name}: not a valid image") from None
+        raise InvalidError(_("%(name)s：不是有效的图片") % {"name": name}) from None
     except (OSError, SyntaxError, ValueError) as exc:
-        raise InvalidError(f"{name}: damaged image ({exc.__class__.__name__})") from None
+        raise InvalidError(
+            _("%(name)s：图片已损坏（%(why)s）") % {"name": name, "why": exc.__class__.__name__}
+        ) from None
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     has_alpha = image.mode in ("RGBA", "LA") or "transparency" in image.info
     out = io.BytesIO()

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from yishiting.core.errors import NotFoundError
 from yishiting.orgs.models import Department, Hall, Role
@@ -55,7 +56,7 @@ def get_request(pk: int) -> Request:
             .get(pk=pk)
         )
     except Request.DoesNotExist:
-        raise NotFoundError(f"request {pk} not found") from None
+        raise NotFoundError(_("找不到诉求 %(id)s") % {"id": pk}) from None
 
 
 def sees_personal_data(who: Actor | None, req: Request) -> bool:

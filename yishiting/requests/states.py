@@ -314,14 +314,17 @@ def part_target(verb: Verb, status: PartStatus | str, decision: str | None = Non
     """Where `verb` takes an assisting part in `status`, or IllegalTransition."""
     rule = _PART_TABLE.get(verb)
     if rule is None or PartStatus(status) not in rule[0]:
-        raise IllegalTransition(f"{verb} is not allowed on a part that is {status}")
+        raise IllegalTransition(
+            _("协办任务为“%(state)s”时不能“%(verb)s”")
+            % {"verb": VERB_LABELS[verb], "state": PART_STATUS_LABELS[PartStatus(status)]}
+        )
     if rule[1] is not None:
         return rule[1]
     if decision == "uphold":
         return PartStatus.DISPATCHED  # back to the same department, which may not return again
     if decision == "redispatch":
         return PartStatus.REDISPATCHED  # and a new part for the other department
-    raise IllegalTransition("review_return decides redispatch or uphold")
+    raise IllegalTransition(_("退回审核的决定应为 redispatch（改派）或 uphold（维持原派）"))
 
 
 def target(
@@ -346,19 +349,25 @@ def target(
     """
     if part or verb in (Verb.POST_PART, Verb.WAIVE_PART):
         if verb not in PART_VERBS or state not in PART_STATES:
-            raise IllegalTransition(f"{verb} on a department's part is not allowed from {state}")
+            raise IllegalTransition(
+                _("诉求为“%(state)s”时不能对协办任务“%(verb)s”")
+                % {"verb": VERB_LABELS[verb], "state": STATE_LABELS[state]}
+            )
         if state == State.ESCALATED and pending != Pending.RETURN:
-            raise IllegalTransition("the request is not with the departments")
+            raise IllegalTransition(_("诉求不在部门办理中"))
         return state
     transition = TRANSITIONS.get(verb)
     if transition is None or state not in transition.sources:
-        raise IllegalTransition(f"{verb} is not allowed from {state}")
+        raise IllegalTransition(
+            _("“%(state)s”状态下不能“%(verb)s”")
+            % {"verb": VERB_LABELS[verb], "state": STATE_LABELS[state]}
+        )
     if verb in (Verb.DISPATCH, Verb.HAND_DOWN) and hall_kind != "assignment":
-        raise IllegalTransition(f"{verb} happens only at the county's assignment hall")
+        raise IllegalTransition(_("“%(verb)s”只能在县交办厅进行") % {"verb": VERB_LABELS[verb]})
     if verb == Verb.ESCALATE and hall_kind == "assignment":
-        raise IllegalTransition("the assignment hall dispatches; it has no parent to escalate to")
+        raise IllegalTransition(_("交办厅负责派单，已无上级可上报"))
     if verb == Verb.FORWARD and state == S.ESCALATED and hall_kind != "assignment":
-        raise IllegalTransition("an escalated request is forwarded only at the assignment hall")
+        raise IllegalTransition(_("已上报的诉求只能在交办厅转办"))
     _check_pending(verb, state, Pending(pending), decision)
     to = transition.to
     if to == SAME:
@@ -367,7 +376,7 @@ def target(
         return S.CLAIMED if dispatched else S.IN_PROGRESS
     if to == BY_RATING:
         if rating is None:
-            raise IllegalTransition("rate needs a rating")
+            raise IllegalTransition(_("评价须选择满意度"))
         return S.RESOLVED if rating == Rating.DISSATISFIED else S.CLOSED
     if to == BY_DECISION:
         if decision == RatingDecision.REDO:
@@ -380,27 +389,27 @@ def _check_pending(verb: Verb, state: State, pending: Pending, decision: str | N
     """What a waiting decision allows and forbids."""
     if verb == Verb.REVIEW_RETURN:
         if pending != Pending.RETURN:
-            raise IllegalTransition("there is no return waiting for review")
+            raise IllegalTransition(_("没有待审核的退回"))
         if decision not in set(ReturnDecision):
-            raise IllegalTransition("review_return decides redispatch or uphold")
+            raise IllegalTransition(_("退回审核的决定应为 redispatch（改派）或 uphold（维持原派）"))
     elif verb in (Verb.DISPATCH, Verb.ACKNOWLEDGE) and pending == Pending.RETURN:
-        raise IllegalTransition("a returned request is decided by review_return")
+        raise IllegalTransition(_("被退回的诉求须先审核退回"))
     elif verb == Verb.APPEAL and pending != Pending.RATING:
-        raise IllegalTransition("an appeal answers a 不满意 rating under review")
+        raise IllegalTransition(_("申诉只针对审核中的“不满意”评价"))
     elif verb == Verb.REVIEW_RATING:
         if decision not in set(RatingDecision):
-            raise IllegalTransition("review_rating decides redo, approve_appeal or deny_appeal")
+            raise IllegalTransition(_("评价审核的决定应为 redo、approve_appeal 或 deny_appeal"))
         needed = (
             (Pending.RATING, Pending.APPEAL)
             if decision == RatingDecision.REDO
             else (Pending.APPEAL,)
         )
         if pending not in needed:
-            raise IllegalTransition(f"nothing waits for the decision {decision}")
+            raise IllegalTransition(_("没有等待“%(decision)s”决定的事项") % {"decision": decision})
     elif verb in (Verb.RATE, Verb.CLOSE, Verb.REOPEN) and pending == Pending.APPEAL:
-        raise IllegalTransition("an appeal is waiting for review")
+        raise IllegalTransition(_("有申诉在等待审核"))
     elif verb in (Verb.CLOSE, Verb.REOPEN) and pending == Pending.RATING:
-        raise IllegalTransition("a 不满意 rating is waiting for review")
+        raise IllegalTransition(_("有“不满意”评价在等待审核"))
 
 
 def next_pending(

@@ -313,3 +313,25 @@ def test_acting_on_a_stale_view_is_a_conflict(county: County, as_) -> None:  # t
     error(as_("liaison1").verb(rid, "escalate", version=seen), 409, "conflict")
     assert Request.objects.get(pk=rid).status == "acknowledged"
     assert Event.objects.filter(request_id=rid).count() == 2
+
+
+def test_error_messages_speak_the_callers_language(county: County, as_) -> None:  # type: ignore[no-untyped-def]
+    """Chinese by default; English for a client that asks for it (Accept-Language)."""
+    rid = ok(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "路面塌陷"}), 201
+    )["id"]
+    liaison = as_("liaison1")
+    assert error(liaison.verb(rid, "resume"), 409, "illegal_transition") == (
+        f"诉求 {rid}：“待响应”状态下不能“恢复办理”"
+    )
+    english = liaison.client.post(
+        f"/api/v1/requests/{rid}/resume",
+        "{}",
+        content_type="application/json",
+        HTTP_ACCEPT_LANGUAGE="en",
+        **liaison.headers,
+    )
+    assert english.status_code == 409
+    assert english.json()["error"]["message"] == (
+        f"request {rid}: Resume is not allowed from Awaiting response"
+    )

@@ -130,10 +130,10 @@ def test_order_is_stable_and_pages_have_totals(county: County) -> None:
 @pytest.mark.parametrize(
     ("value", "fragment"),
     [
-        ("2026-06-01T00:00:00", "has no time zone"),
-        ("2026-06-01", "has no time zone"),
-        ("yesterday", "is not an ISO 8601 time"),
-        ("2026-02-30T00:00+08:00", "is not an ISO 8601 time"),
+        ("2026-06-01T00:00:00", "没有时区"),
+        ("2026-06-01", "没有时区"),
+        ("yesterday", "不是 ISO 8601 时间"),
+        ("2026-02-30T00:00+08:00", "不是 ISO 8601 时间"),
     ],
 )
 def test_since_until_need_a_time_zone(county: County, value: str, fragment: str) -> None:

@@ -150,7 +150,7 @@ def test_ledger_command(county: County, loop: Request, tmp_path: Path) -> None:
     assert rows_of(out.read_bytes()) == []  # another village's liaison: out of scope
     with pytest.raises(CommandError, match="exists"):
         call_command("ledger", "--out", str(out))
-    with pytest.raises(CommandError, match="no time zone"):
+    with pytest.raises(CommandError, match="没有时区"):
         call_command("ledger", "--out", str(tmp_path / "x.xlsx"), "--since", "2026-06-01")
     with pytest.raises(CommandError, match=r"\.xlsx"):
         call_command("ledger", "--out", str(tmp_path / "x.csv"))

@@ -330,7 +330,7 @@ def test_an_assisting_return_is_reviewed_like_any_return(county: County) -> None
         reason_code="other",
         now=at(hours=4),
     )
-    assert "upheld" in err.message
+    assert "维持原派" in err.message
     r = A.do_post_part(r.pk, actor=county["dept2"], note="已配合断电", now=at(hours=5))
     r = A.do_resolve(r.pk, actor=county["dept1"], note="已完成", now=at(hours=6))
     assert r.status == "resolved"
@@ -408,7 +408,7 @@ def test_part_returns_respect_the_window_and_max_returns(county: County) -> None
         reason_code="not_ours",
         now=at(hours=1),
     )
-    assert "returned 1 times" in err.message
+    assert "已退回 1 次" in err.message
 
 
 def test_the_lead_returning_keeps_the_parts_and_a_redispatch_keeps_them_too(county: County) -> None:

@@ -40,7 +40,7 @@ def test_exif_and_gps_are_stripped() -> None:
 
 
 def test_a_script_named_jpg_is_refused() -> None:
-    with pytest.raises(InvalidError, match="not a valid image"):
+    with pytest.raises(InvalidError, match="不是有效的图片"):
         clean_photo(_file(b"<script>alert(1)</script>", "evil.jpg"))
 
 
@@ -79,7 +79,7 @@ def test_a_bad_photo_stores_nothing(county: County, tmp_path) -> None:  # type: 
 
 @pytest.mark.django_db
 def test_ten_photos_are_too_many(county: County) -> None:
-    with pytest.raises(InvalidError, match="at most 9"):
+    with pytest.raises(InvalidError, match="最多 9 张"):
         actions.do_submit(
             actor=county["resident1"],
             hall=county.village,

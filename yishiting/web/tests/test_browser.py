@@ -175,7 +175,7 @@ def test_closed_loop_across_roles_live(browser: Browser, base: str, tmp_path: Pa
         act(dept, "resolve", note="")  # streetlights need a photo: refused, shown, nothing done
         dept.locator("form[data-verb-form=resolve] textarea[name=note]").fill("已更换灯泡")
         dept.locator("form[data-verb-form=resolve] button[data-verb=resolve]").click()
-        expect(dept.locator("#flash .error")).to_contain_text("photo")
+        expect(dept.locator("#flash .error")).to_contain_text("须上传整改照片")
         expect(dept.locator(f"#panel-{rid}")).to_have_attribute("data-status", "claimed")
         fix = tmp_path / "fix.jpg"
         Image.new("RGB", (800, 600), "seagreen").save(fix, "JPEG")
