@@ -346,3 +346,70 @@ def test_wall_refreshes_live_when_a_request_arrives(browser: Browser, base: str)
     assert wall.locator("[data-chart] canvas").count() == 6  # redrawn after the swap
     resident.close()
     wall_ctx.close()
+
+
+# --- accessibility: axe-core's WCAG 2.1 AA rules (PRODUCT.md §6) -----------------------------
+
+AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# (who, page): residents' pages anonymously, then each role's own pages.
+AXE_PAGES = [
+    (None, "/"),
+    (None, "/accounts/login/"),
+    (None, f"/h/{VILLAGE}/"),
+    (None, f"/h/{VILLAGE}/board/"),
+    (None, "/follow/"),
+    ("resident1", "/my/"),
+    ("liaison1", "/inbox/"),
+    ("liaison1", "/capture/"),
+    ("dispatcher1", "/dispatch/"),
+    ("dept1", "/dept/"),
+    ("duty1", "/duty/"),
+    ("leader1", "/leader/"),
+    ("leader1", "/leader/rankings/"),
+    ("leader1", "/leader/requests/"),
+    ("leader1", "/leader/wall/"),
+    ("manager1", "/messages/"),
+]
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the loaded page, one line each."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """(tags) => axe.run(document, {runOnly: {type: "tag", values: tags}})
+             .then(r => r.violations.map(v => ({
+               id: v.id, impact: v.impact,
+               nodes: v.nodes.slice(0, 3).map(n => n.target.join(" ")),
+             })))""",
+        WCAG_AA,
+    )
+    return [f"{v['id']} ({v['impact']}): {', '.join(v['nodes'])}" for v in found]
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large-type"])
+def test_pages_pass_axe_wcag_21_aa(browser: Browser, base: str, large: bool) -> None:
+    assert AXE.is_file(), "axe-core comes from npm: run make install"
+    problems: list[str] = []
+    contexts: dict[str | None, object] = {None: context(browser, base)}
+    try:
+        resident = contexts[None].new_page()  # type: ignore[attr-defined]
+        code = submit(resident, "无障碍检查：楼道灯不亮", anonymous=True)
+        rid = open_request(resident, base, resident)
+        resident.close()
+        pages = [*AXE_PAGES, (None, f"/submitted/{code}/"), ("liaison1", f"/r/{rid}/")]
+        for who, path in pages:
+            if who not in contexts:
+                ctx = contexts[who] = context(browser, base)
+                if who:
+                    livetest.login(ctx, base, who).close()
+            page = contexts[who].new_page()  # type: ignore[attr-defined]
+            page.goto(path)
+            if large:
+                page.evaluate("document.documentElement.classList.add('big')")
+            problems += [f"{path} as {who or 'anonymous'}: {v}" for v in axe_violations(page)]
+            page.close()
+    finally:
+        for ctx in contexts.values():
+            ctx.close()  # type: ignore[attr-defined]
+    assert not problems, "\n".join(problems)
