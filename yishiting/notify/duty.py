@@ -18,7 +18,9 @@ def calendar() -> clocks.WorkCalendar:
     return clocks.WorkCalendar(calendar_overrides())
 
 
-def _working(d: date, cal: clocks.WorkCalendar) -> list[tuple[datetime, datetime]]:
+def _working(
+    d: date, cal: clocks.WorkCalendar, hours: clocks.WorkingHours = clocks.DEFAULT_HOURS
+) -> list[tuple[datetime, datetime]]:
     """The working periods of local day `d` (none on a rest day)."""
     if not cal.is_workday(d):
         return []
@@ -27,15 +29,20 @@ def _working(d: date, cal: clocks.WorkCalendar) -> list[tuple[datetime, datetime
             datetime.combine(d, start, tzinfo=clocks.LOCAL_TZ),
             datetime.combine(d, end, tzinfo=clocks.LOCAL_TZ),
         )
-        for start, end in clocks.DEFAULT_HOURS.periods
+        for start, end in hours.periods
     ]
 
 
-def is_off_hours(at: datetime, cal: clocks.WorkCalendar | None = None) -> bool:
-    """Outside working hours, or on a weekend or holiday (调休 working days count as work)."""
+def is_off_hours(
+    at: datetime,
+    cal: clocks.WorkCalendar | None = None,
+    hours: clocks.WorkingHours = clocks.DEFAULT_HOURS,
+) -> bool:
+    """Outside working hours (the county's, or a department's `hours`), or on a weekend or
+    holiday (调休 working days count as work)."""
     cal = cal or calendar()
     local = at.astimezone(clocks.LOCAL_TZ)
-    return not any(lo <= local < hi for lo, hi in _working(local.date(), cal))
+    return not any(lo <= local < hi for lo, hi in _working(local.date(), cal, hours))
 
 
 def on_duty(county_code: str, at: datetime) -> list[User]:

@@ -370,7 +370,7 @@ def _clock_fields(
     if supervise_by is not None:
         new["supervise_by"] = supervise_by
         fresh.add("supervise_by")
-    new["forward_by"] = _forward_by(req, verb, to, now, cal)
+    new["forward_by"] = _forward_by(req, verb, to, now, cal, hours)
     if new["forward_by"] is not None and new["forward_by"] != req.forward_by:
         fresh.add("forward_by")
 
@@ -409,16 +409,22 @@ EXTRA_CLOCKS = ("supervise_by", "forward_by")
 
 
 def _forward_by(
-    req: Request, verb: Verb, to: State, now: datetime, cal: clocks.WorkCalendar
+    req: Request,
+    verb: Verb,
+    to: State,
+    now: datetime,
+    cal: clocks.WorkCalendar,
+    hours: clocks.WorkingHours,
 ) -> datetime | None:
     """The off-hours forward clock (§4): starts when a request reaches a department outside
-    working hours (notify.duty.is_off_hours), runs until it is forwarded or claimed."""
+    that department's working hours (notify.duty.is_off_hours), runs until it is forwarded or
+    claimed."""
     from yishiting.notify import duty
 
     if to != State.DISPATCHED or verb == Verb.FORWARD:
         return None
     if req.status != State.DISPATCHED:
-        return now + FORWARD_WINDOW if duty.is_off_hours(now, cal) else None
+        return now + FORWARD_WINDOW if duty.is_off_hours(now, cal, hours) else None
     return req.forward_by
 
 

@@ -82,6 +82,20 @@ def test_a_dispatch_in_working_hours_has_no_forward_clock(county: County) -> Non
     assert not [w for w in r.warnings if w["clock"] == "forward_by"]
 
 
+def test_the_forward_clock_follows_the_departments_own_working_hours(
+    county: County, shift: DutyShift
+) -> None:
+    """A department that works until 22:00 is at work at 21:00: nothing to forward. One that
+    stops at 17:00 is not at 17:15, although the county's default hours run to 17:30."""
+    Department.objects.filter(code="zhujian").update(working_hours="08:00-22:00")
+    assert dispatched(county, NIGHT).forward_by is None
+    Department.objects.filter(code="zhujian").update(working_hours="09:00-17:00")
+    late_afternoon = datetime(2025, 6, 10, 17, 15, tzinfo=LOCAL_TZ)
+    assert dispatched(county, late_afternoon).forward_by == late_afternoon + 5 * MINUTE
+    Department.objects.filter(code="zhujian").update(working_hours="08:30-12:00,13:30-17:30")
+    assert dispatched(county, late_afternoon).forward_by is None  # the default: still at work
+
+
 def test_forwarding_stops_the_clock(county: County, shift: DutyShift) -> None:
     r = dispatched(county, NIGHT)
     r = A.do_forward(
