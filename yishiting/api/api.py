@@ -469,14 +469,15 @@ def request_verb(request: HttpRequest, request_id: int, verb: str) -> dict[str, 
     seen = actions.load_request(request_id)
     if body.version is not None and body.version != seen.version:
         raise ConflictError(f"request {request_id} changed since you saw it; reload it")
-    req = _run_verb(v, seen, who, body, photos)
+    req = run_verb(v, seen, who, body, photos)
     return request_out(req, who, now=timezone.now())
 
 
-def _run_verb(
+def run_verb(
     v: Verb, request_id: Request | int, who: Actor, body: VerbIn, photos: list[Any]
 ) -> Any:
-    """Map the verb's body fields onto its action's arguments."""
+    """Map the verb's body fields onto its action's arguments: the one mapping, used by API v1
+    and by the pages' forms (web.views.common.act)."""
     note = body.note or ""
     reason = body.reason or body.note or ""
     match v:

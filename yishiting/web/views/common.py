@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 from pydantic import ValidationError as PydanticValidationError
 
-from yishiting.api.api import _run_verb
+from yishiting.api.api import run_verb
 from yishiting.api.schemas import VerbIn, event_out, reporter_names, request_out
 from yishiting.core.errors import ActionError, ConflictError, InvalidError, NotFoundError
 from yishiting.orgs.models import Category, Department, Membership, Role
@@ -276,7 +276,7 @@ def act(request: HttpRequest, request_id: int, verb: str) -> HttpResponse:
         seen = actions.load_request(request_id)
         if body.version is not None and body.version != seen.version:
             raise ConflictError(f"request {request_id} changed since you saw it; reload it")
-        req = _run_verb(v, seen, who, body, request.FILES.getlist("photos"))
+        req = run_verb(v, seen, who, body, request.FILES.getlist("photos"))
     except ActionError as exc:
         return error_response(request, exc)
     if not request.headers.get("HX-Request"):
