@@ -133,6 +133,8 @@ MEDIA_ROOT = Path(os.environ.get("YISHITING_MEDIA_ROOT", DATA_DIR / "media"))
 # Largest accepted upload, and largest image in pixels (a decompression bomb is refused).
 YISHITING_MAX_UPLOAD_BYTES = int(os.environ.get("YISHITING_MAX_UPLOAD_BYTES", 10 * 1024 * 1024))
 YISHITING_MAX_IMAGE_PIXELS = int(os.environ.get("YISHITING_MAX_IMAGE_PIXELS", 40_000_000))
+# Largest accepted voice message (语音留言): about four minutes of what phones record.
+YISHITING_MAX_VOICE_BYTES = int(os.environ.get("YISHITING_MAX_VOICE_BYTES", 4 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 
 LOGIN_URL = "/accounts/login/"

@@ -55,7 +55,12 @@ from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
 from yishiting.requests.filters import RequestFilters
 from yishiting.requests.models import Attachment, Channel, Event, Request
-from yishiting.requests.queries import get_request, sees_personal_data, visible_requests
+from yishiting.requests.queries import (
+    get_request,
+    sees_personal_data,
+    visible_requests,
+    voice_of,
+)
 from yishiting.requests.states import Verb
 
 
@@ -214,11 +219,12 @@ def _no_nul(raw: dict[str, Any]) -> None:
             raise InvalidError(f"{key}: NUL characters are not allowed")
 
 
-def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any]]:
+def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any], Any]:
     """POST /requests from JSON, or from a multipart form (`reporter.name`, `location.lat`,
-    … as dotted field names) with `photos` files."""
+    … as dotted field names) with `photos` files and a `voice` file."""
     content_type = request.content_type or ""
     photos: list[Any] = []
+    voice = None
     if content_type.startswith("multipart/form-data"):
         raw: dict[str, Any] = {}
         for name, value in request.POST.items():
@@ -230,11 +236,12 @@ def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any]]:
             else:
                 raw[name] = value
         photos = request.FILES.getlist("photos")
+        voice = request.FILES.get("voice")
     else:
         raw = _json_object(request)
     _no_nul(raw)
     try:
-        return RequestIn.model_validate(raw), photos
+        return RequestIn.model_validate(raw), photos, voice
     except PydanticValidationError as exc:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
@@ -264,6 +271,11 @@ def _form_schema(schema: dict[str, Any]) -> dict[str, Any]:
         else:
             props[name] = prop
     props["photos"] = {"type": "array", "items": {"type": "string", "format": "binary"}}
+    props["voice"] = {
+        "type": "string",
+        "format": "binary",
+        "description": "a voice message (WebM, Ogg, M4A, WAV or MP3); `text` may then be empty",
+    }
     return {"type": "object", "properties": props, "required": schema.get("required", [])}
 
 
@@ -290,7 +302,7 @@ def create_request(request: HttpRequest) -> Status:
     """Raise a problem in a hall (or capture one on a resident's behalf); JSON, or multipart
     with `photos`."""
     who = _who(request)
-    payload, photos = _submit_payload(request)
+    payload, photos, voice = _submit_payload(request)
     reporter = payload.reporter
     location = payload.location
     req = actions.do_submit(
@@ -308,6 +320,7 @@ def create_request(request: HttpRequest) -> Status:
         lng=location.lng if location else None,
         channel=Channel.API,
         photos=photos,
+        voice=voice,
     )
     return Status(201, request_out(req, who, now=timezone.now()))
 
@@ -447,6 +460,13 @@ VERB_BODY = {
         }
     }
 }
+
+
+@api.get("/requests/{request_id}/voice", tags=["requests"], response={200: None, **ERRORS})
+def request_voice(request: HttpRequest, request_id: int) -> FileResponse:
+    """The request's voice message (语音留言): for its handlers only (404 for everyone else)."""
+    voice = voice_of(get_request(request_id), _who(request))
+    return FileResponse(voice.file.open("rb"), content_type=voice.content_type)
 
 
 @api.post(

@@ -96,7 +96,9 @@ class RequestIn(Schema):
     """POST /requests."""
 
     hall: str = Field(..., max_length=32)
-    text: str = Field(..., min_length=1, max_length=4000)
+    text: str = Field(
+        "", max_length=4000, description="required, unless a multipart `voice` is attached"
+    )
     title: str | None = Field(None, max_length=100)
     category: str | None = Field(None, max_length=32)
     priority: str | None = Field(None, pattern="^(urgent|normal|complex)$")
@@ -197,6 +199,14 @@ class PhotoOut(Schema):
     height: int
 
 
+class VoiceOut(Schema):
+    """A request's voice message, as its handlers see it."""
+
+    url: str
+    content_type: str
+    size: int
+
+
 class RequestOut(Schema):
     id: int
     number: str
@@ -229,6 +239,9 @@ class RequestOut(Schema):
     merged_into: int | None
     version: int
     follow_code: str | None
+    voice: VoiceOut | None = Field(
+        None, description="the voice message (语音留言), for handlers only"
+    )
     allowed_verbs: list[str]
 
 
@@ -392,7 +405,20 @@ def request_out(req: Request, who: Actor | None, *, now: datetime) -> dict[str, 
         "merged_into": req.merged_into_id,
         "version": req.version,
         "follow_code": req.follow_code if full else None,
+        "voice": voice_out(req) if full else None,
         "allowed_verbs": verbs,
+    }
+
+
+def voice_out(req: Request) -> dict[str, Any] | None:
+    """The voice message, for handlers: where to fetch it, and what it is."""
+    voice = getattr(req, "voice", None)
+    if voice is None:
+        return None
+    return {
+        "url": f"/api/v1/requests/{req.pk}/voice",
+        "content_type": voice.content_type,
+        "size": voice.size,
     }
 
 

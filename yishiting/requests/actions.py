@@ -49,6 +49,7 @@ from yishiting.requests.models import (
     Part,
     RatingChannel,
     Request,
+    Voice,
 )
 from yishiting.requests.photos import MAX_PHOTOS, Photo, clean_photo
 from yishiting.requests.states import (
@@ -75,6 +76,7 @@ from yishiting.requests.states import (
     running_clocks,
     target,
 )
+from yishiting.requests.voice import clean_voice
 
 log = logging.getLogger("yishiting.actions")
 
@@ -89,6 +91,9 @@ RESPONSE_VERBS = frozenset(
     {Verb.ACKNOWLEDGE, Verb.START, Verb.ESCALATE, Verb.DISPATCH, Verb.REJECT, Verb.MERGE}
 )
 MAX_TEXT = 4000
+# The text of a request raised by voice alone: what lists, the board and routing show until a
+# handler who listened writes more (stored as data, in the county's language).
+VOICE_ONLY_TEXT = "（语音留言）"
 MAX_NOTE = 2000
 NOTE_REQUIRED = frozenset(
     {Verb.RETURN, Verb.HOLD, Verb.REOPEN, Verb.REJECT, Verb.RESOLVE, Verb.POST_PART}
@@ -588,7 +593,7 @@ def _commit(
     _part_clocks(req, fields, parts, change, now, handled_through)
     if who is not None and verb in RESPONSE_VERBS and req.first_responded_at is None:
         fields["first_responded_at"] = now
-    saved: list[Attachment] = []
+    saved: list[Attachment | Voice] = []
     before = copy.copy(req)
     try:
         with transaction.atomic():
@@ -704,7 +709,11 @@ def part_clocks_due(req: Request, at: datetime) -> list[str]:
 
 
 def _attach(
-    request_id: int, event: Event, photos: Iterable[Photo], now: datetime, saved: list[Attachment]
+    request_id: int,
+    event: Event,
+    photos: Iterable[Photo],
+    now: datetime,
+    saved: list[Attachment | Voice],
 ) -> None:
     for photo in photos:
         attachment = Attachment(
@@ -722,7 +731,7 @@ def _attach(
         attachment.save()
 
 
-def _discard(saved: list[Attachment]) -> None:
+def _discard(saved: list[Attachment | Voice]) -> None:
     """Remove files written by a transaction that did not commit."""
     for attachment in saved:
         if attachment.file.name:
@@ -755,19 +764,22 @@ def do_submit(
     lng: float | None = None,
     channel: str = Channel.WEB,
     photos: Sequence[Upload] | None = None,
+    voice: Upload | None = None,
     now: datetime | None = None,
     data: dict[str, Any] | None = None,
 ) -> Request:
     """A resident raises a problem in a hall, or a liaison captures one on their behalf.
+    `voice`: a voice message (语音留言) instead of, or beside, the text; handlers hear it.
     `data` adds public facts to the submit event (e.g. Open311's `media_url`)."""
     now = now or timezone.now()
     who = _actor(actor)
     hall = _hall(hall)
     if hall.kind in (HallKind.ASSIGNMENT, HallKind.COUNTY):
         raise InvalidError(_("议事厅：诉求应在村、社区等基层议事厅提出"))
-    text = (text or "").strip()
+    clip = clean_voice(voice) if voice is not None else None
+    text = (text or "").strip() or (VOICE_ONLY_TEXT if clip is not None else "")
     if not text:
-        raise InvalidError(_("内容：请描述问题"))
+        raise InvalidError(_("内容：请描述问题，或录一段语音"))
     if len(text) > MAX_TEXT:
         raise InvalidError(_("内容：最多 %(n)s 个字") % {"n": MAX_TEXT})
     title = (title or "").strip() or _title_from(text)
@@ -824,7 +836,7 @@ def do_submit(
     )
     for name, value in fields.items():
         setattr(req, name, value)
-    saved: list[Attachment] = []
+    saved: list[Attachment | Voice] = []
     try:
         with transaction.atomic():
             req.save()
@@ -844,6 +856,18 @@ def do_submit(
                 created_at=now,
             )
             _attach(req.pk, event, cleaned, now, saved)
+            if clip is not None:
+                kept = Voice(
+                    request=req,
+                    event=event,
+                    content_type=clip.content_type,
+                    size=clip.content.size,
+                    sha256=clip.sha256,
+                    created_at=now,
+                )
+                kept.file.save(clip.content.name or "voice", clip.content, save=False)
+                saved.append(kept)
+                kept.save()
             if reporter is not None:
                 _follow(req.pk, [(reporter.pk, FollowerKind.REPORTER)], now)
             effects.after_event(event, None, req)

@@ -15,7 +15,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from yishiting.requests.models import Attachment, Event, Follower, Part, Request
+from yishiting.requests.models import Attachment, Event, Follower, Part, Request, Voice
 
 # A case number is the year and the zero-padded id (Request.number).
 _NUMBER_RE = re.compile(r"^\d{4}(\d{7,})$")
@@ -52,6 +52,11 @@ class EventInline(ReadOnlyInline):
 class AttachmentInline(ReadOnlyInline):
     model = Attachment
     fields = ("file", "content_type", "size", "width", "height", "event", "created_at")
+
+
+class VoiceInline(ReadOnlyInline):
+    model = Voice
+    fields = ("file", "content_type", "size", "event", "created_at")
 
 
 class PartInline(ReadOnlyInline):
@@ -100,7 +105,7 @@ class RequestAdmin(ReadOnlyMixin, admin.ModelAdmin):
     )
     date_hierarchy = "created_at"
     list_select_related = ("hall", "department")
-    inlines = (PartInline, EventInline, AttachmentInline, FollowerInline)
+    inlines = (PartInline, EventInline, AttachmentInline, VoiceInline, FollowerInline)
     fieldsets = (
         (
             None,

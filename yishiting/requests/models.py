@@ -256,6 +256,35 @@ class Attachment(models.Model):
         return self.file.name or ""
 
 
+def voice_path(instance: Voice, filename: str) -> str:
+    """Voice messages go under media/voice/<year>/<month>/<random>.<ext>."""
+    ext = filename.rsplit(".", 1)[-1].lower()
+    return f"voice/{instance.created_at:%Y/%m}/{secrets.token_hex(12)}.{ext}"
+
+
+class Voice(models.Model):
+    """A resident's voice message (语音留言) kept with the submission, for handlers only (§6)."""
+
+    request = models.OneToOneField(
+        Request, verbose_name=_("诉求"), on_delete=models.PROTECT, related_name="voice"
+    )
+    event = models.ForeignKey(
+        Event, verbose_name=_("办理记录"), on_delete=models.PROTECT, related_name="voices"
+    )
+    file = models.FileField(_("文件"), upload_to=voice_path, max_length=200)
+    content_type = models.CharField(_("类型"), max_length=40)
+    size = models.PositiveIntegerField(_("大小"))
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("语音留言")
+        verbose_name_plural = _("语音留言")
+
+    def __str__(self) -> str:
+        return self.file.name or ""
+
+
 class FollowerKind(models.TextChoices):
     """Why someone follows a request."""
 

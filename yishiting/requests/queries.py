@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from yishiting.core.errors import NotFoundError
 from yishiting.orgs.models import Department, Hall, Role
 from yishiting.orgs.scope import Actor
-from yishiting.requests.models import Event, Follower, Part, Request
+from yishiting.requests.models import Event, Follower, Part, Request, Voice
 from yishiting.requests.states import PART_CURRENT, ReturnDecision, Verb
 
 
@@ -75,6 +75,15 @@ def sees_personal_data(who: Actor | None, req: Request) -> bool:
             request_id=req.pk, department_id__in=ids, status__in=PART_CURRENT
         ).exists()
     )
+
+
+def voice_of(req: Request, who: Actor | None) -> Voice:
+    """The request's voice message for someone who may hear it (its handlers and its reporter,
+    as `sees_personal_data` says); NotFoundError for everyone else, as if there were none."""
+    voice = Voice.objects.filter(request_id=req.pk).first()
+    if voice is None or not sees_personal_data(who, req):
+        raise NotFoundError(_("这件诉求没有您可以收听的语音留言"))
+    return voice
 
 
 def returns_by_department(

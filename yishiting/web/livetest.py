@@ -28,6 +28,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    # a synthetic microphone, allowed without a prompt (the voice-message test records from it)
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
 ]
 PASSWORD = "browser-test-pw"
 

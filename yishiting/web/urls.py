@@ -34,6 +34,7 @@ urlpatterns = [
     path("r/<int:request_id>/", common.request_page, name="request"),
     path("r/<int:request_id>/do/<str:verb>/", common.act, name="act"),
     path("photos/<int:attachment_id>", common.photo, name="photo"),
+    path("r/<int:request_id>/voice", common.voice, name="voice"),
     path("inbox/", liaison.inbox, name="inbox"),
     path("messages/", messages.messages, name="messages"),
     path("capture/", liaison.capture, name="capture"),

@@ -348,6 +348,33 @@ def test_wall_refreshes_live_when_a_request_arrives(browser: Browser, base: str)
     wall_ctx.close()
 
 
+def test_a_resident_records_a_voice_message_instead_of_typing(browser: Browser, base: str) -> None:
+    """The hall page records from the (fake) microphone; the liaison hears it, nobody else."""
+    resident = browser.new_context(base_url=base, locale="zh-CN", permissions=["microphone"])
+    resident.set_default_timeout(TIMEOUT)
+    page = resident.new_page()
+    page.goto(f"/h/{VILLAGE}/")
+    record = page.locator("[data-voice-record]")
+    record.click()
+    expect(record).to_have_attribute("aria-pressed", "true")
+    record.click()
+    expect(page.locator("[data-voice-status]")).to_contain_text("语音已录好")
+    expect(page.locator("[data-voice-preview]")).to_be_visible()
+    page.click("#submit-btn")  # no text typed: the voice is the message
+    page.wait_for_url("**/submitted/**")
+    rid = open_request(page, base, page)
+    assert page.request.get(f"/r/{rid}/voice").status == 404  # not even the browser that sent it
+    staff = context(browser, base)
+    liaison = livetest.login(staff, base, "liaison1")
+    liaison.goto(f"/r/{rid}/")
+    expect(liaison.locator("audio[src$='/voice']")).to_have_count(1)
+    heard = liaison.request.get(f"/r/{rid}/voice")
+    assert heard.status == 200 and heard.headers["content-type"].startswith("audio/")
+    assert heard.body()[:4] in (b"\x1a\x45\xdf\xa3", b"OggS") or heard.body()[4:8] == b"ftyp"
+    resident.close()
+    staff.close()
+
+
 # --- accessibility: axe-core's WCAG 2.1 AA rules (PRODUCT.md §6) -----------------------------
 
 AXE = Path(__file__).resolve().parents[3] / "node_modules" / "axe-core" / "axe.min.js"

@@ -23,7 +23,7 @@ from yishiting.orgs.models import Category, Department, Membership, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
 from yishiting.requests.models import Attachment, Event, Request
-from yishiting.requests.queries import get_request, sees_personal_data
+from yishiting.requests.queries import get_request, sees_personal_data, voice_of
 from yishiting.requests.states import (
     PART_OPEN,
     PENDING_LABELS,
@@ -300,6 +300,15 @@ def photo(request: HttpRequest, attachment_id: int) -> FileResponse:
     if not a.event.public and not sees_personal_data(actor_of(request), get_request(a.request_id)):
         raise Http404("no such photo")
     return FileResponse(a.file.open("rb"), content_type=a.content_type)
+
+
+def voice(request: HttpRequest, request_id: int) -> FileResponse:
+    """A request's voice message (语音留言), for its handlers and its reporter (§6)."""
+    try:
+        kept = voice_of(get_request(request_id), actor_of(request))
+    except NotFoundError:
+        raise Http404("no voice message") from None
+    return FileResponse(kept.file.open("rb"), content_type=kept.content_type)
 
 
 @login_required

@@ -76,6 +76,7 @@ def capture(request: HttpRequest) -> HttpResponse:
                 address=request.POST.get("address", "").strip(),
                 channel=Channel.CAPTURE,
                 photos=request.FILES.getlist("photos"),
+                voice=request.FILES.get("voice"),
             )
         except ActionError as exc:
             return render(

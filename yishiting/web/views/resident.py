@@ -63,6 +63,7 @@ def hall_page(request: HttpRequest, code: str) -> HttpResponse:
                 lng=_float(request.POST.get("lng", "")),
                 channel=Channel.WEB,
                 photos=request.FILES.getlist("photos"),
+                voice=request.FILES.get("voice"),
             )
         except ActionError as exc:
             if request.headers.get("HX-Request"):

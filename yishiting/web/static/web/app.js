@@ -58,6 +58,61 @@
     });
   });
 
+  /* Voice messages (语音留言): record in the page where the browser allows it (HTTPS or
+     localhost, MediaRecorder), else the file input opens the phone's own recorder. The
+     recording becomes the form's `voice` file; the text is then optional. */
+  var MAX_VOICE_MS = 180000;
+  document.querySelectorAll("[data-voice]").forEach(function (box) {
+    var rec = box.querySelector("[data-voice-record]"), file = box.querySelector("[data-voice-file]");
+    var preview = box.querySelector("[data-voice-preview]"), clear = box.querySelector("[data-voice-clear]");
+    var status = box.querySelector("[data-voice-status]"), form = box.closest("form");
+    var text = form && form.querySelector("textarea[name=text]");
+    var recorder = null, chunks = [], timer = null;
+    function done(blob) {
+      if (preview) { preview.src = URL.createObjectURL(blob); preview.hidden = false; }
+      if (clear) clear.hidden = false;
+      if (text) text.required = false;
+      if (status) status.textContent = T.tVoiceDone + " (" + Math.max(1, Math.round(blob.size / 1024)) + " KB)";
+    }
+    if (file) file.addEventListener("change", function () { if (file.files.length) done(file.files[0]); });
+    if (clear) clear.addEventListener("click", function () {
+      file.value = ""; preview.hidden = true; preview.removeAttribute("src"); clear.hidden = true;
+      if (text) text.required = true;
+      if (status) status.textContent = "";
+    });
+    if (!rec) return;
+    if (!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia && window.MediaRecorder)) {
+      rec.hidden = true; return;
+    }
+    function stop() { if (recorder && recorder.state === "recording") recorder.stop(); }
+    rec.addEventListener("click", function () {
+      if (recorder && recorder.state === "recording") return stop();
+      navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
+        chunks = [];
+        recorder = new MediaRecorder(stream);
+        recorder.ondataavailable = function (e) { if (e.data.size) chunks.push(e.data); };
+        recorder.onstop = function () {
+          clearTimeout(timer);
+          stream.getTracks().forEach(function (t) { t.stop(); });
+          rec.setAttribute("aria-pressed", "false"); rec.textContent = rec.dataset.idle;
+          var type = (recorder.mimeType || "audio/webm").split(";")[0];
+          var ext = /mp4|aac/.test(type) ? "m4a" : /ogg/.test(type) ? "ogg" : "webm";
+          var blob = new Blob(chunks, { type: type });
+          try {
+            var dt = new DataTransfer();
+            dt.items.add(new File([blob], "voice." + ext, { type: type }));
+            file.files = dt.files;
+          } catch (e) { if (status) status.textContent = T.tVoiceFail; return; }
+          done(blob);
+        };
+        recorder.start();
+        rec.setAttribute("aria-pressed", "true"); rec.textContent = rec.dataset.recording;
+        if (status) status.textContent = T.tVoiceOn;
+        timer = setTimeout(stop, MAX_VOICE_MS);
+      }, function () { if (status) status.textContent = T.tVoiceFail; });
+    });
+  });
+
   /* Location, when the resident agrees. */
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest && ev.target.closest("[data-locate]");
