@@ -28,21 +28,29 @@ _HALF |= {c: "-" for c in "－‐‑‒–—―﹣−"} | {"\u3000": " ", "．"
 _HALF |= {"＋": "+", "·": "·", "•": "·", "・": "·"}
 _FULLWIDTH = str.maketrans(_HALF)
 
-_SEP = r"[ \-.]?"  # at most one separator between two digits
+# Between two digits: nothing, or up to three spaces, dashes, dots, slashes or underscores
+# ("138 - 1234 - 5678", "138/1234/5678"): residents type numbers every way.
+_SEP_CHARS = r"[ \t\-./_]"
+_SEP = rf"{_SEP_CHARS}{{0,3}}"
 _MOBILE = re.compile(rf"(?<![\d+])(?:(?:\+|00)86{_SEP}\s?)?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?!\d)")
 _LANDLINE = re.compile(
-    r"(?<!\d)(?:\(0\d{2,3}\)|0\d{2,3})[ \-]?\d{3,4}[ \-]?\d{4}"
+    rf"(?<!\d)(?:\(0\d{{2,3}}\)|0\d{{2,3}}){_SEP}\d{{3,4}}{_SEP}\d{{4}}"
     r"(?:[ \-]?(?:转|ext\.?|-)[ ]?\d{1,5})?(?!\d)"
 )
 _ID18 = re.compile(rf"(?<![\dA-Za-z])\d(?:{_SEP}\d){{16}}{_SEP}[\dXx](?![\dA-Za-z])")
 _LONG_NUMBER = re.compile(rf"(?<!\d)\d(?:{_SEP}\d){{6,}}(?!\d)")
+# A real date (month 1-12, day 1-31), and a time after it: not an identifier. "1900-00-00"
+# is no date, so 0000-1900-00-0 stays one masked number.
 _DATE_TIME = re.compile(
-    r"(?:19|20)\d{2}[-./年]\d{1,2}[-./月]\d{1,2}日?(?:[ T]?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
+    r"(?<!\d)(?:19|20)\d{2}[-./年](?:0?[1-9]|1[0-2])[-./月](?:0?[1-9]|[12]\d|3[01])(?!\d)日?"
+    r"(?:[ T]?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
 )
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_SEP = r"[ \t\-·./_]{0,3}"
 _PLATE = re.compile(
-    rf"[{_PROVINCES}][ \-·.]?[A-Za-z][ \-·.]?"  # province, city letter
-    r"(?=[A-Za-z0-9 \-]*\d)[A-Za-z0-9](?:[ \-]?[A-Za-z0-9]){4,5}(?![A-Za-z0-9])"  # serial
+    rf"[{_PROVINCES}]{_PLATE_SEP}[A-Za-z]{_PLATE_SEP}"  # province, city letter
+    rf"(?=[A-Za-z0-9 \t\-·./_]*\d)[A-Za-z0-9](?:{_PLATE_SEP}[A-Za-z0-9]){{4,5}}"  # serial
+    r"(?![A-Za-z0-9])"
 )
 _CN_NUM = "一二三四五六七八九十"
 _HOUSE = re.compile(
@@ -57,8 +65,8 @@ _AMOUNT_AFTER = re.compile(
 )
 
 _NUMBERS = frozenset({"mobile", "landline", "id_card", "number"})
-_JOINED_AFTER = re.compile(r"[ \-.]?\d")
-_JOINED_BEFORE = re.compile(r"\d[ \-.]?$")
+_JOINED_AFTER = re.compile(rf"{_SEP}\d")
+_JOINED_BEFORE = re.compile(rf"\d{_SEP}$")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -126,9 +134,11 @@ def find_personal_data(text: str, names: Iterable[str] = ()) -> list[Found]:
         add(m.start(), m.end(), "landline")
     dates = [(m.start(), m.end()) for m in _DATE_TIME.finditer(plain)]
     for m in _LONG_NUMBER.finditer(plain):
-        if any(s <= m.start() < e or s < m.end() <= e for s, e in dates):
+        # Left alone only when the whole run is a date: digits joined on either side of one
+        # (0000-2019-12-05) make it a number like any other.
+        if any(s <= m.start() and m.end() <= e for s, e in dates):
             continue
-        if _AMOUNT_AFTER.match(plain, m.end()) and not re.search(r"[ \-.]", m.group()):
+        if _AMOUNT_AFTER.match(plain, m.end()) and not re.search(_SEP_CHARS, m.group()):
             continue
         add(m.start(), m.end(), "number")
     for m in _PLATE.finditer(plain):
