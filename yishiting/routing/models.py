@@ -75,6 +75,9 @@ class Fingerprint(models.Model):
     hall = models.ForeignKey(Hall, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()
     signature = models.BinaryField()
+    # How many distinct bigrams it was taken over (0: not known, written before this field):
+    # with the signatures' Jaccard estimate it gives how much of a short new text it contains.
+    shingles = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("诉求指纹")

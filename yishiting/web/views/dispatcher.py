@@ -12,6 +12,7 @@ from yishiting.core.errors import ForbiddenError
 from yishiting.orgs.models import HallKind, Role
 from yishiting.requests.queries import visible_requests
 from yishiting.requests.states import OPEN, Pending, State
+from yishiting.routing import panel as routing_panel
 from yishiting.web.views.common import actor_of, error_response, rows
 
 
@@ -60,5 +61,6 @@ def console(request: HttpRequest) -> HttpResponse:
             for k, t, qs in sections
         ]
     }
+    routing_panel.console_suggestions(ctx["sections"][0]["rows"])  # 待派单: what to pick
     template = "web/_sections.html" if request.GET.get("fragment") else "web/console.html"
     return render(request, template, {**ctx, "page_title": _("交办中心"), "live": "county"})
