@@ -25,7 +25,7 @@ _HALF = {chr(0xFF10 + i): str(i) for i in range(10)}
 _HALF |= {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
 _HALF |= {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
 _HALF |= {c: "-" for c in "－‐‑‒–—―﹣−"} | {"\u3000": " ", "．": ".", "（": "(", "）": ")"}
-_HALF |= {"＋": "+", "·": "·", "•": "·", "・": "·"}
+_HALF |= {"＋": "+", "·": "·", "•": "·", "・": "·", "／": "/", "＿": "_"}
 _FULLWIDTH = str.maketrans(_HALF)
 
 # Between two digits: nothing, or up to three spaces, dashes, dots, slashes or underscores
