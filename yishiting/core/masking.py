@@ -33,8 +33,9 @@ _FULLWIDTH = str.maketrans(_HALF)
 _SEP_CHARS = r"[ \t\-./_]"
 _SEP = rf"{_SEP_CHARS}{{0,3}}"
 _MOBILE = re.compile(rf"(?<![\d+])(?:(?:\+|00)86{_SEP}\s?)?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?!\d)")
+_LANDLINE_MAIN = rf"(?:\(0\d{{2,3}}\)|0\d{{2,3}}){_SEP}\d{{3,4}}{_SEP}\d{{4}}"
 _LANDLINE = re.compile(
-    rf"(?<!\d)(?:\(0\d{{2,3}}\)|0\d{{2,3}}){_SEP}\d{{3,4}}{_SEP}\d{{4}}"
+    rf"(?<!\d){_LANDLINE_MAIN}"
     r"(?:[ \-]?(?:转|ext\.?|-)[ ]?\d{1,5})?(?!\d)"
 )
 _ID18 = re.compile(rf"(?<![\dA-Za-z])\d(?:{_SEP}\d){{16}}{_SEP}[\dXx](?![\dA-Za-z])")
@@ -210,7 +211,7 @@ def mask_text(text: str, names: Iterable[str] = ()) -> str:
 _NAME_CHAR = r"[^\s\d说在的了是我你他她它到从向给把被和与及、，。！？：；,.!?:;()（）“”\"']"
 _UNIT = (
     r"(?:省|市|县|区|镇|乡|街道|村|社区|小区|花园|家园|公寓|大厦|广场|公园|小学|中学|学校|医院"
-    r"|市场|大道|大街|路|街|巷|胡同|组)"
+    r"|市场|大道|大街|路(?![灯面上况过])|街|巷|胡同|组)"  # 路灯, 路面: the problem, not a road
 )
 _SPOT = (
     r"(?:号院|号楼|号|栋|幢|单元|门口|路口|附近|对面|旁边|东侧|西侧|南侧|北侧|东门|西门|南门|北门)"
@@ -220,6 +221,8 @@ _PLACE = re.compile(
 )
 _SPOT_END = re.compile(rf".*?{_SPOT}")
 _PLACE_CUE = re.compile(r"(?:地址|地点|位置|位于|在)[:：]?\s*")
+# A chat app's tags before a message: 【东关村群】, [微信]: names of groups, not places.
+_CHAT_TAG = re.compile(r"【[^】]{0,30}】|\[[^\]]{0,30}\]|〔[^〕]{0,30}〕")
 
 
 def extract_contact(text: str) -> tuple[str | None, str | None]:
@@ -228,12 +231,17 @@ def extract_contact(text: str) -> tuple[str | None, str | None]:
     phone = None
     for f in find_personal_data(text):
         if f.kind in ("mobile", "landline"):
-            digits = re.sub(r"[^\d]", "", half_width(f.value))
+            value = half_width(f.value)
+            if f.kind == "landline":  # the number without its extension (转8)
+                main = re.match(_LANDLINE_MAIN, value)
+                value = main.group() if main else value
+            digits = re.sub(r"[^\d]", "", value)
             if f.kind == "mobile" and len(digits) > 11:
                 digits = digits[-11:]
             phone = digits
             break
-    plain = half_width(text)
+    # Tags blanked out character for character, so the spans stay those of `text`.
+    plain = _CHAT_TAG.sub(lambda t: " " * len(t.group()), half_width(text))
     m = None
     for cue in _PLACE_CUE.finditer(plain):
         m = _PLACE.match(plain, cue.end())
