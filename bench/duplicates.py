@@ -57,7 +57,10 @@ def _fill(n: int, seed: int = 7) -> tuple[list[int], list[int]]:
         for v in range(25):
             villages.append(
                 Hall.objects.create(
-                    code=f"D{t:02d}{v:02d}", name=f"第{t}镇{v}村", kind=HallKind.VILLAGE, parent=town
+                    code=f"D{t:02d}{v:02d}",
+                    name=f"第{t}镇{v}村",
+                    kind=HallKind.VILLAGE,
+                    parent=town,
                 ).pk
             )
     now = timezone.now()

@@ -55,7 +55,7 @@ def duty_gaps_notice(now: datetime | None = None) -> int:
 
 def run_forever(stop: threading.Event) -> None:
     """Recover stuck queues every half lease; check the duty roster every hour; queue
-routing's nightly retraining and hotspot snapshots when due (every five minutes)."""
+    routing's nightly retraining and hotspot snapshots when due (every five minutes)."""
     last_duty_check = last_routing_check = 0.0
     while not stop.is_set():
         try:

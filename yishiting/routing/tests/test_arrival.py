@@ -145,7 +145,7 @@ def test_api_shows_the_suggestion_to_handlers_only(county: County) -> None:
     body = client.get(f"/api/v1/requests/{req.pk}").json()
     s = body["suggestion"]
     assert (s["department"], s["category"], s["source"]) == ("zhujian", "sewage", "model")
-    assert 0 < s["confidence"] and s["threshold"] is None
+    assert s["confidence"] > 0 and s["threshold"] is None
     client.force_login(county["resident2"])
     assert client.get(f"/api/v1/requests/{req.pk}").json()["suggestion"] is None
     client.force_login(county["resident1"])  # the reporter sees their data, not our routing

@@ -24,7 +24,6 @@ from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
 from yishiting.requests.models import Attachment, Event, Request
 from yishiting.requests.queries import get_request, sees_personal_data
-from yishiting.routing import panel as routing_panel
 from yishiting.requests.states import (
     PART_OPEN,
     PENDING_LABELS,
@@ -34,6 +33,7 @@ from yishiting.requests.states import (
     ReturnDecision,
     Verb,
 )
+from yishiting.routing import panel as routing_panel
 
 # The clocks a countdown shows, most pressing kind first (§4).
 CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by", "forward_by")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -55,12 +57,11 @@ def console(request: HttpRequest) -> HttpResponse:
             county.filter(overdue=True, status__in=list(OPEN), department__isnull=False),
         ),
     ]
-    ctx = {
-        "sections": [
-            {"key": k, "title": t, "rows": rows(qs.order_by("next_due_at", "-id"), who)}
-            for k, t, qs in sections
-        ]
-    }
-    routing_panel.console_suggestions(ctx["sections"][0]["rows"])  # 待派单: what to pick
+    listed: list[dict[str, Any]] = [
+        {"key": k, "title": t, "rows": rows(qs.order_by("next_due_at", "-id"), who)}
+        for k, t, qs in sections
+    ]
+    routing_panel.console_suggestions(listed[0]["rows"])  # 待派单: the suggestion to pick
+    ctx = {"sections": listed}
     template = "web/_sections.html" if request.GET.get("fragment") else "web/console.html"
     return render(request, template, {**ctx, "page_title": _("交办中心"), "live": "county"})
