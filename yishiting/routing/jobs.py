@@ -50,7 +50,15 @@ def claim_retraining(county: Hall, now: datetime) -> bool:
     return won == 1
 
 
+# Per process: when this worker last queued a county's snapshots, so a busy queue is not
+# handed the same refresh every five minutes while the first still waits its turn.
+_hotspots_queued: dict[int, datetime] = {}
+
+
 def _stale_hotspots(county: Hall, now: datetime) -> bool:
+    queued = _hotspots_queued.get(county.pk)
+    if queued is not None and queued > now - HOTSPOT_MAX_AGE:
+        return False
     newest = (
         HotspotSnapshot.objects.filter(county=county).values_list("computed_at", flat=True).first()
     )
@@ -73,6 +81,7 @@ def tick(now: datetime | None = None) -> list[str]:
         if _stale_hotspots(county, now):
             pk = county.pk
             hooks.enqueue(lambda pk=pk: hotspots_task.enqueue(pk))  # type: ignore[misc]
+            _hotspots_queued[county.pk] = now
             queued.append(f"hotspots:{county.code}")
     return queued
 

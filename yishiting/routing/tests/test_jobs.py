@@ -24,6 +24,12 @@ RETRAIN = "yishiting.routing.tasks.retrain_task"
 HOTSPOTS = "yishiting.routing.tasks.hotspots_task"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_worker() -> None:
+    """Each test is a new worker process: it has queued nothing yet."""
+    jobs._hotspots_queued.clear()
+
+
 def queued(path: str) -> int:
     return DBTaskResult.objects.filter(task_path=path).count()
 
