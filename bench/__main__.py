@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from bench import lag, ledger, routing, stats, sweep
+from bench import duplicates, lag, ledger, routing, stats, sweep
 
 if __name__ == "__main__":
     sweep.main()
@@ -12,6 +12,8 @@ if __name__ == "__main__":
     ledger.main()
     # Statistics: 10k and 100k requests by default (~5 min); BENCH_STATS_SIZES for more.
     stats.main()
+    # Duplicate lookup: 20k requests by default; BENCH_DUP_SIZES=1000000 for the 1M figure.
+    duplicates.main()
     # Routing fills a 1M-request database (~8 min): opt in with BENCH_ROUTING=1.
     if os.environ.get("BENCH_ROUTING"):
         routing.main()

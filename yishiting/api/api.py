@@ -62,6 +62,7 @@ from yishiting.requests.queries import (
     voice_of,
 )
 from yishiting.requests.states import Verb
+from yishiting.routing import api as routing_api
 
 
 class TokenAuth(APIKeyHeader):
@@ -400,10 +401,26 @@ def requests_ledger(request: HttpRequest, filters: Query[RequestFilter]) -> File
     return FileResponse(out, as_attachment=True, filename=name, content_type=XLSX)
 
 
-@api.get("/requests/{request_id}", response={200: RequestOut, **ERRORS}, tags=["requests"])
+# Routing (issue 6): registered here, before /requests/{id} and /requests/{id}/{verb} catch them.
+api.get(
+    "/requests/similar", response={200: list[routing_api.SimilarOut], **ERRORS}, tags=["routing"]
+)(routing_api.similar)
+api.get(
+    "/requests/{request_id}/duplicates",
+    response={200: list[routing_api.SimilarOut], **ERRORS},
+    tags=["routing"],
+)(routing_api.duplicates)
+
+
+@api.get(
+    "/requests/{request_id}",
+    response={200: routing_api.RequestDetailOut, **ERRORS},
+    tags=["requests"],
+)
 def read_request(request: HttpRequest, request_id: int) -> dict[str, Any]:
-    """One request: everything to its handlers, a masked public view to everyone else."""
-    return request_out(get_request(request_id), _who(request), now=timezone.now())
+    """One request: everything to its handlers (with the routing suggestion), a masked public
+    view to everyone else."""
+    return routing_api.read_request(request, request_id)
 
 
 @api.get(

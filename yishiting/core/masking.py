@@ -25,24 +25,33 @@ _HALF = {chr(0xFF10 + i): str(i) for i in range(10)}
 _HALF |= {chr(0xFF21 + i): chr(0x41 + i) for i in range(26)}
 _HALF |= {chr(0xFF41 + i): chr(0x61 + i) for i in range(26)}
 _HALF |= {c: "-" for c in "－‐‑‒–—―﹣−"} | {"\u3000": " ", "．": ".", "（": "(", "）": ")"}
-_HALF |= {"＋": "+", "·": "·", "•": "·", "・": "·"}
+_HALF |= {"＋": "+", "·": "·", "•": "·", "・": "·", "／": "/", "＿": "_"}
 _FULLWIDTH = str.maketrans(_HALF)
 
-_SEP = r"[ \-.]?"  # at most one separator between two digits
+# Between two digits: nothing, or up to three spaces, dashes, dots, slashes or underscores
+# ("138 - 1234 - 5678", "138/1234/5678"): residents type numbers every way.
+_SEP_CHARS = r"[ \t\-./_]"
+_SEP = rf"{_SEP_CHARS}{{0,3}}"
 _MOBILE = re.compile(rf"(?<![\d+])(?:(?:\+|00)86{_SEP}\s?)?1{_SEP}[3-9](?:{_SEP}\d){{9}}(?!\d)")
+_LANDLINE_MAIN = rf"(?:\(0\d{{2,3}}\)|0\d{{2,3}}){_SEP}\d{{3,4}}{_SEP}\d{{4}}"
 _LANDLINE = re.compile(
-    r"(?<!\d)(?:\(0\d{2,3}\)|0\d{2,3})[ \-]?\d{3,4}[ \-]?\d{4}"
+    rf"(?<!\d){_LANDLINE_MAIN}"
     r"(?:[ \-]?(?:转|ext\.?|-)[ ]?\d{1,5})?(?!\d)"
 )
 _ID18 = re.compile(rf"(?<![\dA-Za-z])\d(?:{_SEP}\d){{16}}{_SEP}[\dXx](?![\dA-Za-z])")
 _LONG_NUMBER = re.compile(rf"(?<!\d)\d(?:{_SEP}\d){{6,}}(?!\d)")
+# A real date (month 1-12, day 1-31), and a time after it: not an identifier. "1900-00-00"
+# is no date, so 0000-1900-00-0 stays one masked number.
 _DATE_TIME = re.compile(
-    r"(?:19|20)\d{2}[-./年]\d{1,2}[-./月]\d{1,2}日?(?:[ T]?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
+    r"(?<!\d)(?:19|20)\d{2}[-./年](?:0?[1-9]|1[0-2])[-./月](?:0?[1-9]|[12]\d|3[01])(?!\d)日?"
+    r"(?:[ T]?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
 )
 _PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
+_PLATE_SEP = r"[ \t\-·./_]{0,3}"
 _PLATE = re.compile(
-    rf"[{_PROVINCES}][ \-·.]?[A-Za-z][ \-·.]?"  # province, city letter
-    r"(?=[A-Za-z0-9 \-]*\d)[A-Za-z0-9](?:[ \-]?[A-Za-z0-9]){4,5}(?![A-Za-z0-9])"  # serial
+    rf"[{_PROVINCES}]{_PLATE_SEP}[A-Za-z]{_PLATE_SEP}"  # province, city letter
+    rf"(?=[A-Za-z0-9 \t\-·./_]*\d)[A-Za-z0-9](?:{_PLATE_SEP}[A-Za-z0-9]){{4,5}}"  # serial
+    r"(?![A-Za-z0-9])"
 )
 _CN_NUM = "一二三四五六七八九十"
 _HOUSE = re.compile(
@@ -57,8 +66,8 @@ _AMOUNT_AFTER = re.compile(
 )
 
 _NUMBERS = frozenset({"mobile", "landline", "id_card", "number"})
-_JOINED_AFTER = re.compile(r"[ \-.]?\d")
-_JOINED_BEFORE = re.compile(r"\d[ \-.]?$")
+_JOINED_AFTER = re.compile(rf"{_SEP}\d")
+_JOINED_BEFORE = re.compile(rf"\d{_SEP}$")
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
@@ -126,9 +135,11 @@ def find_personal_data(text: str, names: Iterable[str] = ()) -> list[Found]:
         add(m.start(), m.end(), "landline")
     dates = [(m.start(), m.end()) for m in _DATE_TIME.finditer(plain)]
     for m in _LONG_NUMBER.finditer(plain):
-        if any(s <= m.start() < e or s < m.end() <= e for s, e in dates):
+        # Left alone only when the whole run is a date: digits joined on either side of one
+        # (0000-2019-12-05) make it a number like any other.
+        if any(s <= m.start() and m.end() <= e for s, e in dates):
             continue
-        if _AMOUNT_AFTER.match(plain, m.end()) and not re.search(r"[ \-.]", m.group()):
+        if _AMOUNT_AFTER.match(plain, m.end()) and not re.search(_SEP_CHARS, m.group()):
             continue
         add(m.start(), m.end(), "number")
     for m in _PLATE.finditer(plain):
@@ -200,7 +211,7 @@ def mask_text(text: str, names: Iterable[str] = ()) -> str:
 _NAME_CHAR = r"[^\s\d说在的了是我你他她它到从向给把被和与及、，。！？：；,.!?:;()（）“”\"']"
 _UNIT = (
     r"(?:省|市|县|区|镇|乡|街道|村|社区|小区|花园|家园|公寓|大厦|广场|公园|小学|中学|学校|医院"
-    r"|市场|大道|大街|路|街|巷|胡同|组)"
+    r"|市场|大道|大街|路(?![灯面上况过])|街|巷|胡同|组)"  # 路灯, 路面: the problem, not a road
 )
 _SPOT = (
     r"(?:号院|号楼|号|栋|幢|单元|门口|路口|附近|对面|旁边|东侧|西侧|南侧|北侧|东门|西门|南门|北门)"
@@ -210,6 +221,8 @@ _PLACE = re.compile(
 )
 _SPOT_END = re.compile(rf".*?{_SPOT}")
 _PLACE_CUE = re.compile(r"(?:地址|地点|位置|位于|在)[:：]?\s*")
+# A chat app's tags before a message: 【东关村群】, [微信]: names of groups, not places.
+_CHAT_TAG = re.compile(r"【[^】]{0,30}】|\[[^\]]{0,30}\]|〔[^〕]{0,30}〕")
 
 
 def extract_contact(text: str) -> tuple[str | None, str | None]:
@@ -218,12 +231,17 @@ def extract_contact(text: str) -> tuple[str | None, str | None]:
     phone = None
     for f in find_personal_data(text):
         if f.kind in ("mobile", "landline"):
-            digits = re.sub(r"[^\d]", "", half_width(f.value))
+            value = half_width(f.value)
+            if f.kind == "landline":  # the number without its extension (转8)
+                main = re.match(_LANDLINE_MAIN, value)
+                value = main.group() if main else value
+            digits = re.sub(r"[^\d]", "", value)
             if f.kind == "mobile" and len(digits) > 11:
                 digits = digits[-11:]
             phone = digits
             break
-    plain = half_width(text)
+    # Tags blanked out character for character, so the spans stay those of `text`.
+    plain = _CHAT_TAG.sub(lambda t: " " * len(t.group()), half_width(text))
     m = None
     for cue in _PLACE_CUE.finditer(plain):
         m = _PLACE.match(plain, cue.end())

@@ -17,6 +17,8 @@ from yishiting.orgs.models import Hall, HallKind, User
 log = logging.getLogger("yishiting.notify")
 
 DUTY_CHECK_SECONDS = 3600
+# How often routing's timed work (nightly retraining, hotspot snapshots) is looked at.
+ROUTING_CHECK_SECONDS = 300
 
 
 def duty_gaps_notice(now: datetime | None = None) -> int:
@@ -52,14 +54,20 @@ def duty_gaps_notice(now: datetime | None = None) -> int:
 
 
 def run_forever(stop: threading.Event) -> None:
-    """Recover stuck queues every half lease; check the duty roster every hour."""
-    last_duty_check = 0.0
+    """Recover stuck queues every half lease; check the duty roster every hour; queue
+    routing's nightly retraining and hotspot snapshots when due (every five minutes)."""
+    last_duty_check = last_routing_check = 0.0
     while not stop.is_set():
         try:
             outbox.recover()
             if timezone.now().timestamp() - last_duty_check > DUTY_CHECK_SECONDS:
                 duty_gaps_notice()
                 last_duty_check = timezone.now().timestamp()
+            if timezone.now().timestamp() - last_routing_check > ROUTING_CHECK_SECONDS:
+                from yishiting.routing import jobs as routing_jobs
+
+                routing_jobs.tick()
+                last_routing_check = timezone.now().timestamp()
         except Exception:  # a database hiccup must not kill the loop
             log.exception("notify housekeeping failed")
         finally:

@@ -84,8 +84,8 @@ log = logging.getLogger("yishiting.actions")
 OVERDUE_CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by", "forward_by")
 # §4: off-hours, the duty officer must forward a dispatched request within 5 calendar minutes.
 FORWARD_WINDOW = timedelta(minutes=5)
-# Verbs the system performs with no actor.
-SYSTEM_VERBS = frozenset({Verb.ESCALATE, Verb.CLOSE, Verb.BREACH})
+# Verbs the system performs with no actor (dispatch: automatic, by the routing model, issue 6).
+SYSTEM_VERBS = frozenset({Verb.ESCALATE, Verb.CLOSE, Verb.BREACH, Verb.DISPATCH})
 # Verbs that count as the first response to a resident (§5 响应率).
 RESPONSE_VERBS = frozenset(
     {Verb.ACKNOWLEDGE, Verb.START, Verb.ESCALATE, Verb.DISPATCH, Verb.REJECT, Verb.MERGE}
@@ -996,18 +996,25 @@ def do_dispatch(
     category: Category | str | None = None,
     note: str = "",
     now: datetime | None = None,
+    confidence: float | None = None,
 ) -> Request:
     """The assignment hall hands the request to a lead department (主办) and optionally to
-    assisting ones (协办), each with its own claim clock."""
+    assisting ones (协办), each with its own claim clock. With no actor it is the routing
+    model's automatic dispatch, which must say how sure it was (`confidence`)."""
     now = now or timezone.now()
     req = load_request(req)
     who = _actor(actor)
+    if who is None and confidence is None:
+        raise ForbiddenError("only the routing model dispatches without a person")
     to = _check(who, Verb.DISPATCH, req, now)
     department = _required(department, "department")
     dept = _department(department, req.hall.county_code)
     helpers = _assisting(assisting, dept, req.hall.county_code)
     fields: dict[str, Any] = {"department": dept, "dispatched_at": now}
     data: dict[str, Any] = {"department": dept.code, "from_hall_kind": req.hall.kind}
+    if who is None:
+        data["auto"] = True
+        data["confidence"] = round(float(confidence or 0.0), 4)
     cat = _category(category)
     if cat is not None:
         fields["category"] = cat

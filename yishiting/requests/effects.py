@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from yishiting.notify import rules as notify_rules
+from yishiting.routing import hooks as routing_hooks
 from yishiting.stats import rollups as stats_rollups
 from yishiting.web import live
 
@@ -25,3 +26,4 @@ def after_event(event: Event, before: Request | None, after: Request) -> None:
     stats_rollups.on_event(event, before, after)
     notify_rules.for_event(event, before, after)
     live.publish(event, before, after)
+    routing_hooks.on_event(event, before, after)

@@ -1,4 +1,5 @@
-"""Admin: a county's routing settings (automatic dispatch), and its trained models to read."""
+"""Admin: a county's routing settings (automatic dispatch); its trained models and the
+suggestions requests got, to read."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from yishiting.routing.models import RoutingModel, RoutingSettings
+from yishiting.routing.models import RequestSuggestion, RoutingModel, RoutingSettings
 
 
 @admin.register(RoutingSettings)
 class RoutingSettingsAdmin(admin.ModelAdmin):
-    list_display = ["county", "auto_dispatch", "min_confidence"]
+    list_display = ["county", "auto_dispatch", "min_confidence", "retrained_on"]
     autocomplete_fields = ["county"]
 
 
@@ -31,6 +32,30 @@ class RoutingModelAdmin(admin.ModelAdmin):
         "cv_macro_f1",
         "train_seconds",
     ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(RequestSuggestion)
+class RequestSuggestionAdmin(admin.ModelAdmin):
+    """What the model suggested for each request at the assignment hall (read only)."""
+
+    list_display = [
+        "request",
+        "department",
+        "category",
+        "confidence",
+        "threshold",
+        "source",
+        "auto_dispatched",
+        "created_at",
+    ]
+    list_filter = ["source", "auto_dispatched"]
+    raw_id_fields = ["request"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -33,6 +33,13 @@ WINDOW = timedelta(days=30)
 PERMUTATIONS = 64
 # Estimated Jaccard similarity of character bigrams from which a request is offered.
 MIN_SIMILARITY = 0.2
+# A short text being typed is offered what contains most of it: at least this share of its
+# bigrams, estimated from the Jaccard estimate and both sizes. Only with enough evidence:
+# a few bigrams, and a few agreeing signature positions (one chance agreement with a long
+# request would otherwise look like containment).
+MIN_CONTAINED = 0.4
+MIN_QUERY_SHINGLES = 3
+MIN_AGREEING = 4
 # Most candidates compared per lookup (the most recent); a safety cap, far above a real hall.
 MAX_CANDIDATES = 20_000
 
@@ -53,7 +60,10 @@ def shingles(text: str) -> set[str]:
 
 def signature(text: str) -> np.ndarray:
     """MinHash: for each of 64 multiply-shift hash functions, the least hash of any shingle."""
-    grams = shingles(text)
+    return _signature(shingles(text))
+
+
+def _signature(grams: set[str]) -> np.ndarray:
     if not grams:
         return _EMPTY.copy()
     x = np.fromiter((zlib.crc32(g.encode()) for g in grams), dtype=np.uint64, count=len(grams))
@@ -75,15 +85,22 @@ def request_text(title: str, text: str) -> str:
 
 def index_request(req: Request) -> Fingerprint:
     """Write (or rewrite) a request's fingerprint."""
+    grams = shingles(request_text(req.title, req.text))
     fp = Fingerprint(
         request_id=req.pk,
         hall_id=req.origin_hall_id,
         created_at=req.created_at,
-        signature=signature(request_text(req.title, req.text)).tobytes(),
+        signature=_signature(grams).tobytes(),
+        shingles=len(grams),
     )
     Fingerprint.objects.update_or_create(
         request_id=req.pk,
-        defaults={"hall_id": fp.hall_id, "created_at": fp.created_at, "signature": fp.signature},
+        defaults={
+            "hall_id": fp.hall_id,
+            "created_at": fp.created_at,
+            "signature": fp.signature,
+            "shingles": fp.shingles,
+        },
     )
     return fp
 
@@ -147,8 +164,11 @@ def similar_open_requests(
     min_similarity: float = MIN_SIMILARITY,
 ) -> list[Similar]:
     """Open requests of the hall and its neighbours from the last 30 days that look like this
-    text, most similar first (at most `limit`, each at least `min_similarity`)."""
-    sig = signature(request_text(title, text))
+    text, most similar first (at most `limit`): each with an estimated Jaccard similarity of
+    at least `min_similarity`, or containing most of a short text (MIN_CONTAINED). The
+    similarity given is the larger of the two estimates."""
+    grams = shingles(request_text(title, text))
+    sig = _signature(grams) if grams else _EMPTY
     if np.array_equal(sig, _EMPTY):
         return []
     rows = list(
@@ -160,16 +180,27 @@ def similar_open_requests(
         )
         .exclude(request_id__in=list(exclude))
         .order_by("-created_at")
-        .values_list("request_id", "signature")[:MAX_CANDIDATES]
+        .values_list("request_id", "signature", "shingles")[:MAX_CANDIDATES]
     )
     if not rows:
         return []
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    sizes = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
     sigs = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.uint32).reshape(
         len(rows), PERMUTATIONS
     )
-    scores = (sigs == sig[None, :]).mean(axis=1)
-    keep = np.where(scores >= min_similarity)[0]
+    agreeing = (sigs == sig[None, :]).sum(axis=1)
+    scores = agreeing / PERMUTATIONS
+    if len(grams) >= MIN_QUERY_SHINGLES:
+        # |A∩B| / |A| = J (|A| + |B|) / (|A| (1 + J)); unknown sizes (0) give no estimate.
+        a = float(len(grams))
+        contained = np.where(sizes > 0, scores * (a + sizes) / (a * (1 + scores)), 0.0)
+        contained = np.minimum(contained, 1.0)
+        useful = (agreeing >= MIN_AGREEING) & (contained >= MIN_CONTAINED)
+        scores = np.where(useful, np.maximum(scores, contained), scores)
+        keep = np.where((scores >= min_similarity) | useful)[0]
+    else:
+        keep = np.where(scores >= min_similarity)[0]
     keep = keep[np.argsort(-scores[keep], kind="stable")][:limit]
     if keep.size == 0:
         return []

@@ -1,11 +1,12 @@
-"""What routing stores: trained classifiers, a county's settings, and duplicate fingerprints."""
+"""What routing stores: trained classifiers, a county's settings, duplicate fingerprints, the
+suggestion each request got at the assignment hall, and the leaders' hotspot snapshots."""
 
 from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from yishiting.orgs.models import Hall
+from yishiting.orgs.models import Category, Department, Hall
 from yishiting.requests.models import Request
 
 
@@ -51,6 +52,9 @@ class RoutingSettings(models.Model):
         blank=True,
         help_text=_("留空则用训练时交叉验证得出的阈值（准确率≥97%）；填写则取两者中较高者"),
     )
+    # The local date of the last nightly retraining the worker started (claimed with a
+    # conditional update, so two workers never train the same night twice).
+    retrained_on = models.DateField(_("最近夜间训练"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("智能分办设置")
@@ -71,6 +75,9 @@ class Fingerprint(models.Model):
     hall = models.ForeignKey(Hall, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField()
     signature = models.BinaryField()
+    # How many distinct bigrams it was taken over (0: not known, written before this field):
+    # with the signatures' Jaccard estimate it gives how much of a short new text it contains.
+    shingles = models.PositiveIntegerField(default=0)
 
     class Meta:
         verbose_name = _("诉求指纹")
@@ -79,3 +86,58 @@ class Fingerprint(models.Model):
 
     def __str__(self) -> str:
         return f"fingerprint of request {self.request_id}"
+
+
+class RequestSuggestion(models.Model):
+    """The category and department suggested for a request when it reached the county's
+    assignment hall: computed once (by the worker, or when a dispatcher first opens it)."""
+
+    request = models.OneToOneField(
+        Request, primary_key=True, on_delete=models.CASCADE, related_name="suggestion"
+    )
+    category = models.ForeignKey(
+        Category, verbose_name=_("建议分类"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("建议部门"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    confidence = models.FloatField(_("置信度"))
+    source = models.CharField(_("来源"), max_length=16)  # "model" or "keywords"
+    # The confidence automatic dispatch needed then (null: never automatic, e.g. cold start).
+    threshold = models.FloatField(_("自动派单阈值"), null=True, blank=True)
+    auto_dispatched = models.BooleanField(_("已自动派单"), default=False)
+    created_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("分办建议")
+        verbose_name_plural = _("分办建议")
+
+    def __str__(self) -> str:
+        return f"suggestion for request {self.request_id}"
+
+
+class HotspotSnapshot(models.Model):
+    """A county's hotspots over the last `days` days, computed by the worker for the leaders'
+    page (clustering is too slow to run on every view)."""
+
+    county = models.ForeignKey(Hall, on_delete=models.CASCADE, related_name="+")
+    days = models.PositiveSmallIntegerField()
+    until = models.DateTimeField()
+    computed_at = models.DateTimeField()
+    messages = models.PositiveIntegerField(default=0)
+    hotspots = models.JSONField(default=list)
+
+    class Meta:
+        verbose_name = _("热点快照")
+        verbose_name_plural = _("热点快照")
+        ordering = ["-computed_at", "-id"]
+        indexes = [
+            models.Index(fields=["county", "days", "-computed_at"], name="hotspot_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.county} {self.days}d {self.computed_at:%Y-%m-%d %H:%M}"

@@ -9,6 +9,7 @@ from yishiting.web.views import (
     department,
     dispatcher,
     duty,
+    hotspots,
     leader,
     liaison,
     messages,
@@ -48,4 +49,5 @@ urlpatterns = [
     path("leader/figures/", leader.figures, name="leader-figures"),
     path("leader/rankings/", leader.rankings, name="leader-rankings"),
     path("leader/report/", leader.report_file, name="leader-report"),
+    path("leader/hotspots/", hotspots.hotspots, name="leader-hotspots"),
 ]

@@ -165,3 +165,56 @@ def test_extract_contact_for_quick_capture() -> None:
     )
     assert extract_contact("+86 139 8765 4321 西关村") == ("13987654321", "西关村")
     assert extract_contact("路灯坏了") == (None, None)
+
+
+def test_extract_contact_from_pasted_chat_messages() -> None:
+    # The chat group's tag is not the place; a lamp (路灯) is not a road.
+    assert extract_contact(
+        "【东关村群】李大姐：村西头大桥那边路灯又不亮了，我电话１３９ １２３４ ５６７８"
+    ) == (
+        "13912345678",
+        None,
+    )
+    # A landline's extension is not part of the number to call back.
+    assert extract_contact("[微信] 地点：北街村委会东侧，垃圾没人拉，电话0319-5551234转8") == (
+        "03195551234",
+        "北街村委会东侧",
+    )
+    assert extract_contact("张三 09:12\n幸福小区5号楼下水道堵了 联系电话：139-1234-5678") == (
+        "13912345678",
+        "幸福小区5号楼",
+    )
+    assert extract_contact("电话 138 - 1234 - 5678 东关镇幸福小区2单元") == (
+        "13812345678",
+        "东关镇幸福小区2单元",
+    )
+    assert extract_contact("幸福路路灯不亮") == (None, "幸福路")
+
+
+def test_separators_and_dates_never_let_a_number_through() -> None:
+    # The survivor: 0000-1900-00-0 was read as a date (year 1900, month 00).
+    for typed_as in ("0000-1900-00-0", "00.00.1900.0.00", "0 0001 900-00 0", "0000 1900.00-0"):
+        assert not re.search(r"\d", mask_text(f"电话{typed_as}谢谢")), typed_as
+    for typed_as in (
+        "138 - 1234 - 5678",
+        "138/1234/5678",
+        "138_1234_5678",
+        "１３８／１２３４／５６７８",
+    ):
+        assert not re.search(r"[0-9０-９]", mask_text(typed_as)), typed_as
+    assert mask_text("0000-2019-12-05") == "****-****-**-**"  # digits glued to a date
+    # Real dates and times stay.
+    for text in ("2019-12-05 10:30在小区门口", "2019年12月5日", "2026.3.15上午"):
+        assert mask_text(text) == text
+
+
+def test_plates_in_loose_forms() -> None:
+    for plate in (
+        "冀E·1.2.3.4.5",
+        "冀 E · 12345",
+        "冀E  12345",
+        "冀E.D.1.2.3.4.5",
+        "冀Ｅ１２３４５",
+    ):
+        masked = mask_text(f"车牌{plate}停在门口")
+        assert not re.search(r"[0-9０-９]", masked), (plate, masked)

@@ -33,6 +33,7 @@ from yishiting.requests.states import (
     ReturnDecision,
     Verb,
 )
+from yishiting.routing import panel as routing_panel
 
 # The clocks a countdown shows, most pressing kind first (§4).
 CLOCKS = ("respond_by", "claim_by", "resolve_by", "supervise_by", "forward_by")
@@ -160,6 +161,9 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
         Department.objects.filter(county__code=req.hall.county_code).order_by("name")
     )
     suggested = req.category.department_id if req.category else None
+    suggestion = routing_panel.suggestion(req, who, verbs)
+    if suggestion is not None and suggestion.department_id and not req.category:
+        suggested = suggestion.department_id
     officers = []
     if Verb.FORWARD in verbs:
         officers = list(
@@ -188,6 +192,9 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
         "forward_officers": officers,
         "categories": list(Category.objects.order_by("name")),
         "suggested_department": suggested,
+        "suggestion": suggestion,
+        "suggested_category": req.category_id or (suggestion.category_id if suggestion else None),
+        "merge_candidates": routing_panel.merge_offers(req, verbs, now),
         "ready_replies": READY_REPLIES,
         "open_part_statuses": sorted(PART_OPEN),
         "staff": bool(who and who.is_staff_member),

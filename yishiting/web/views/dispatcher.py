@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +14,7 @@ from yishiting.core.errors import ForbiddenError
 from yishiting.orgs.models import HallKind, Role
 from yishiting.requests.queries import visible_requests
 from yishiting.requests.states import OPEN, Pending, State
+from yishiting.routing import panel as routing_panel
 from yishiting.web.views.common import actor_of, error_response, rows
 
 
@@ -54,11 +57,11 @@ def console(request: HttpRequest) -> HttpResponse:
             county.filter(overdue=True, status__in=list(OPEN), department__isnull=False),
         ),
     ]
-    ctx = {
-        "sections": [
-            {"key": k, "title": t, "rows": rows(qs.order_by("next_due_at", "-id"), who)}
-            for k, t, qs in sections
-        ]
-    }
+    listed: list[dict[str, Any]] = [
+        {"key": k, "title": t, "rows": rows(qs.order_by("next_due_at", "-id"), who)}
+        for k, t, qs in sections
+    ]
+    routing_panel.console_suggestions(listed[0]["rows"])  # 待派单: the suggestion to pick
+    ctx = {"sections": listed}
     template = "web/_sections.html" if request.GET.get("fragment") else "web/console.html"
     return render(request, template, {**ctx, "page_title": _("交办中心"), "live": "county"})

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-import itertools
-from datetime import timedelta
 
 import segno
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,7 +16,7 @@ from yishiting.orgs.models import Hall, HallKind
 from yishiting.requests import actions
 from yishiting.requests.models import Channel, Follower, Request
 from yishiting.requests.queries import visible_requests
-from yishiting.requests.states import OPEN
+from yishiting.routing.duplicates import similar_open_requests
 from yishiting.web.views.common import actor_of, error_response, rows
 
 # Halls a resident cannot raise a problem in directly (§3: they are where problems climb to).
@@ -98,30 +96,13 @@ def qr_svg(request: HttpRequest, code: str) -> HttpResponse:
     return HttpResponse(out.getvalue(), content_type="image/svg+xml")
 
 
-def _bigrams(text: str) -> set[str]:
-    chars = [c for c in text if not c.isspace()]
-    return {a + b for a, b in itertools.pairwise(chars)}
-
-
 def similar(request: HttpRequest, code: str) -> HttpResponse:
-    """While typing: open requests of this hall from the last 30 days that share wording."""
+    """While typing: open requests of this hall and its neighbours from the last 30 days that
+    look like the text (routing.duplicates, the same lookup as API v1's /requests/similar)."""
     hall = _hall(code)
     text = request.GET.get("text", "").strip()[:500]
-    found: list[tuple[float, Request]] = []
-    words = _bigrams(text)
-    if len(words) >= 3:
-        since = timezone.now() - timedelta(days=30)
-        qs = Request.objects.filter(
-            hall__path__startswith=hall.path, status__in=list(OPEN), created_at__gte=since
-        ).order_by("-created_at")[:300]
-        for r in qs:
-            other = _bigrams(r.title + r.text)
-            if other:
-                score = len(words & other) / len(words)
-                if score >= 0.3:
-                    found.append((score, r))
-    found.sort(key=lambda x: -x[0])
-    items = [{"id": r.pk, "title": mask_text(r.title), "status": r.status} for _s, r in found[:3]]
+    found = similar_open_requests(hall, text, timezone.now(), limit=3) if len(text) >= 4 else []
+    items = [{"id": s.request_id, "title": mask_text(s.title), "status": s.status} for s in found]
     return render(
         request,
         "web/_similar.html",

@@ -1,0 +1,203 @@
+"""Duplicate lookup as the product uses it (issue 6): p50/p99 of the three lookups with N
+requests stored in a throw-away SQLite database, all open (the worst case: closed requests
+drop out of the candidate set), over a Longyao-sized tree (12 townships x 25 villages) and
+three years.
+
+- `similar (full)`: API v1's /requests/similar with a whole request's text (filing);
+- `similar (typing)`: the submit page's lookup with the first 8 characters typed (where the
+  containment estimate for short text does its work);
+- `merge candidates`: API v1's /requests/{id}/duplicates for a stored request.
+
+BENCH_DUP_SIZES: comma-separated sizes (default "20000"; "1000000" for the figure in
+docs/routing.md, ~10 minutes to fill). Target: p99 under 20 ms at 1,000,000.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOKUPS = 1000
+
+
+def _p(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.asarray(values), q))
+
+
+def _fill(n: int, seed: int = 7) -> tuple[list[int], list[int]]:
+    """n requests with their fingerprints; (village ids, a sample of request ids of the
+    last 30 days)."""
+    import random
+    from datetime import timedelta
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from bench.routing import _text
+    from yishiting.orgs.models import Hall, HallKind
+    from yishiting.requests.models import Request
+    from yishiting.routing.duplicates import _signature, request_text, shingles
+    from yishiting.routing.models import Fingerprint
+
+    rng = random.Random(seed)
+    county = Hall.objects.create(code="D130500", name="基准县", kind=HallKind.COUNTY)
+    villages = []
+    for t in range(12):
+        town = Hall.objects.create(
+            code=f"D{t:02d}", name=f"第{t}镇", kind=HallKind.TOWNSHIP, parent=county
+        )
+        for v in range(25):
+            villages.append(
+                Hall.objects.create(
+                    code=f"D{t:02d}{v:02d}",
+                    name=f"第{t}镇{v}村",
+                    kind=HallKind.VILLAGE,
+                    parent=town,
+                ).pk
+            )
+    now = timezone.now()
+    span = 3 * 365 * 86400
+    # A few thousand distinct texts, their fingerprints reused: computing a million says
+    # nothing about the lookup.
+    texts = [_text(rng, i) for i in range(5000)]
+    grams = [shingles(request_text(t[:20], t)) for t in texts]
+    sigs = [_signature(g).tobytes() for g in grams]
+    recent: list[int] = []
+    batch: list[tuple[Request, int]] = []
+    started = time.perf_counter()
+    with connection.cursor() as c:
+        c.execute("PRAGMA synchronous=OFF")
+    for i in range(n):
+        hall = villages[i % len(villages)]
+        created = now - timedelta(seconds=int(span * (1 - i / n)))
+        k = rng.randrange(len(texts))
+        r = Request(
+            hall_id=hall,
+            origin_hall_id=hall,
+            title=texts[k][:20],
+            text=texts[k],
+            status="acknowledged",
+            created_at=created,
+            updated_at=created,
+        )
+        batch.append((r, k))
+        if len(batch) == 20000 or i == n - 1:
+            with transaction.atomic():
+                made = Request.objects.bulk_create([r for r, _ in batch])
+                Fingerprint.objects.bulk_create(
+                    [
+                        Fingerprint(
+                            request_id=r.pk,
+                            hall_id=r.origin_hall_id,
+                            created_at=r.created_at,
+                            signature=sigs[k],
+                            shingles=len(grams[k]),
+                        )
+                        for r, (_, k) in zip(made, batch, strict=True)
+                    ]
+                )
+            recent += [r.pk for r in made if r.created_at >= now - timedelta(days=30)][:50]
+            batch = []
+    print(f"filled {n:,} requests in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return villages, recent
+
+
+def child(n: int, tmp: str) -> None:
+    """Measure in this process (its own database) and print one JSON line."""
+    os.environ["DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import random
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from bench.routing import _text
+    from yishiting.orgs.models import Hall
+    from yishiting.requests.models import Request
+    from yishiting.routing.duplicates import merge_candidates, similar_open_requests
+
+    call_command("migrate", verbosity=0)
+    villages, recent = _fill(n)
+    with connection.cursor() as c:
+        c.execute("ANALYZE")
+    rng = random.Random(11)
+    halls = list(Hall.objects.filter(pk__in=villages))
+    now = timezone.now()
+    stored = list(
+        Request.objects.filter(pk__in=recent).select_related("origin_hall", "hall")
+    ) or list(Request.objects.order_by("-created_at").select_related("origin_hall")[:50])
+
+    def timed(lookup) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        for _ in range(5):  # warm the caches
+            lookup()
+        times, hits = [], 0
+        for _ in range(LOOKUPS):
+            started = time.perf_counter()
+            hits += bool(lookup())
+            times.append((time.perf_counter() - started) * 1000)
+        return {
+            "p50": _p(times, 50),
+            "p99": _p(times, 99),
+            "max": max(times),
+            "hits": hits / LOOKUPS,
+        }
+
+    out = {
+        "n": n,
+        "similar (full)": timed(
+            lambda: similar_open_requests(rng.choice(halls), _text(rng, rng.randrange(5000)), now)
+        ),
+        "similar (typing)": timed(
+            lambda: similar_open_requests(
+                rng.choice(halls), _text(rng, rng.randrange(5000))[:8], now
+            )
+        ),
+        "merge candidates": timed(lambda: merge_candidates(rng.choice(stored), now)),
+    }
+    print(json.dumps(out))
+
+
+def measure(n: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, YISHITING_DATA_DIR=tmp)
+        done = subprocess.run(
+            [sys.executable, "-c", f"import bench.duplicates as b; b.child({n}, {tmp!r})"],
+            env=env,
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        ).stdout
+    result: dict[str, object] = json.loads(done.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    sizes = [int(s) for s in os.environ.get("BENCH_DUP_SIZES", "20000").split(",") if s]
+    print("\nDuplicate lookup (SQLite, all requests open; ms over 1,000 lookups; target p99 < 20)")
+    print(f"{'requests':>10} {'lookup':<18} {'p50':>7} {'p99':>7} {'max':>7} {'with a match':>13}")
+    for n in sizes:
+        d = measure(n)
+        for name in ("similar (full)", "similar (typing)", "merge candidates"):
+            row = d[name]
+            assert isinstance(row, dict)
+            print(
+                f"{n:>10,} {name:<18} {row['p50']:>7.2f} {row['p99']:>7.2f} "
+                f"{row['max']:>7.2f} {row['hits']:>13.0%}"
+            )
+
+
+if __name__ == "__main__":
+    main()
