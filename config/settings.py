@@ -100,6 +100,13 @@ def _database() -> dict[str, Any]:
         # A file (not :memory:) so tests see WAL and real locking; one per process so that
         # concurrent test runs do not share it.
         db["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
+    pool = int(os.environ.get("YISHITING_DB_POOL") or 0)
+    if pool and db["ENGINE"] == "django.db.backends.postgresql":
+        # Open connections kept per process (a new PostgreSQL connection costs a backend
+        # fork per request); with health checks each is checked before use, so a restarted
+        # server fails no request with a dead connection.
+        db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool, "timeout": 10}
+        db["CONN_HEALTH_CHECKS"] = True
     return db
 
 

@@ -46,8 +46,13 @@ def main(argv: list[str] | None = None) -> int:
         for mode in args.mode.split(","):
             base = ROOT / "var" / "load" / f"{kind}-{mode}-{int(time.time())}"
             print(f"==> {kind} {mode}: {size}", file=sys.stderr)
-            s = run(kind, size, faults=mode == "faults", base=base,
-                    log=lambda m: print(m, file=sys.stderr))
+            s = run(
+                kind,
+                size,
+                faults=mode == "faults",
+                base=base,
+                log=lambda m: print(m, file=sys.stderr),
+            )
             summaries.append(s)
             if not args.keep and not s["problems"]:
                 shutil.rmtree(base, ignore_errors=True)

@@ -73,7 +73,9 @@ def main() -> None:
     lost = [
         i
         for i, s in accepted.items()
-        if i not in rows or rows[i].follow_code != s["follow_code"] or s["nonce"] not in rows[i].text
+        if i not in rows
+        or rows[i].follow_code != s["follow_code"]
+        or s["nonce"] not in rows[i].text
     ]
     out["accepted"] = len(accepted)
     out["lost"] = len(lost)
@@ -103,16 +105,22 @@ def main() -> None:
     for e in (
         Event.objects.filter(request_id__in=ids)
         .order_by("request_id", "seq")
-        .only("request_id", "seq", "verb", "actor_id", "from_status", "to_status", "data",
-              "created_at")
+        .only(
+            "request_id",
+            "seq",
+            "verb",
+            "actor_id",
+            "from_status",
+            "to_status",
+            "data",
+            "created_at",
+        )
     ):
         events[e.request_id].append(e)
     status = dict(Request.objects.filter(pk__in=ids).values_list("pk", "status"))
     out["requests"] = len(ids)
     out["events"] = sum(len(v) for v in events.values())
-    out["no_submit_event"] = sum(
-        1 for i in rows if not events[i] or events[i][0].verb != "submit"
-    )
+    out["no_submit_event"] = sum(1 for i in rows if not events[i] or events[i][0].verb != "submit")
 
     # Every 200 has its event.
     ok = Counter((rid, verb) for rid, verb, _v in run["verbs_ok"])

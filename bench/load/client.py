@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import random
@@ -104,7 +105,7 @@ class Load:
                         return r.status, json.loads(raw) if raw else None
                     except ValueError:
                         return r.status, None
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 ms = (time.perf_counter() - p0) * 1000
                 self.calls.append((name, t0, ms, 0, type(exc).__name__))
                 if attempt < 2 and retry:
@@ -143,7 +144,7 @@ class Load:
         """Sleep; True when the run is over."""
         try:
             await asyncio.wait_for(self.stopping.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
         return True
 
@@ -160,7 +161,9 @@ class Load:
             span: list[float] | None = None
             try:
                 async with self.http.ws_connect(ws_url, headers=headers, autoping=True) as ws:
-                    self.calls.append(("WS connect", t0, (time.perf_counter() - p0) * 1000, 101, ""))
+                    self.calls.append(
+                        ("WS connect", t0, (time.perf_counter() - p0) * 1000, 101, "")
+                    )
                     span = [time.time(), 0.0]
                     self.connected[i].append(span)
                     if first:
@@ -179,7 +182,7 @@ class Load:
                                 self.spawn(self.liaison_acts(L, data, rng))
                         else:
                             self.changes += 1
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 if span is None:
                     ms = (time.perf_counter() - p0) * 1000
                     self.calls.append(("WS connect", t0, ms, 0, type(exc).__name__))
@@ -189,7 +192,9 @@ class Load:
             if await self.pause(rng.uniform(0.2, 1.0)):
                 break
 
-    async def liaison_acts(self, L: dict[str, Any], push: dict[str, Any], rng: random.Random) -> None:
+    async def liaison_acts(
+        self, L: dict[str, Any], push: dict[str, Any], rng: random.Random
+    ) -> None:
         if rng.random() > P_ACK:
             return  # left for the first-response clock
         if await self.pause(rng.uniform(0.2, 2.0)):
@@ -199,7 +204,9 @@ class Load:
         if body is None:
             return
         if rng.random() < 0.5:
-            await self.verb(token, rid, "escalate", body["version"], note="村里解决不了，请上级处理")
+            await self.verb(
+                token, rid, "escalate", body["version"], note="村里解决不了，请上级处理"
+            )
             return
         body = await self.verb(token, rid, "start", body["version"], note="联络员现场处理")
         if body is None or await self.pause(rng.uniform(1.0, 3.0)):
@@ -229,13 +236,22 @@ class Load:
             )
             if status == 201 and body:
                 self.submits.append(
-                    {"id": body["id"], "follow_code": body["follow_code"], "nonce": nonce,
-                     "hall": hall, "t": t0, "version": body["version"]}
+                    {
+                        "id": body["id"],
+                        "follow_code": body["follow_code"],
+                        "nonce": nonce,
+                        "hall": hall,
+                        "t": t0,
+                        "version": body["version"],
+                    }
                 )
                 if rng.random() < 0.5:
                     await self.call(
-                        "GET /requests/{id}", "GET", f"/api/v1/requests/{body['id']}",
-                        R["token"], retry=True,
+                        "GET /requests/{id}",
+                        "GET",
+                        f"/api/v1/requests/{body['id']}",
+                        R["token"],
+                        retry=True,
                     )
             elif status == 0 or status >= 500:
                 # The answer was lost: the request may or may not be there (reconciled by nonce).
@@ -271,11 +287,17 @@ class Load:
                 if r["id"] % n != k or r["hall"]["code"] != hall:
                     continue
                 await self.verb(
-                    D["token"], r["id"], "dispatch", r["version"],
-                    department=rng.choice(departments), note="请按时办理",
+                    D["token"],
+                    r["id"],
+                    "dispatch",
+                    r["version"],
+                    department=rng.choice(departments),
+                    note="请按时办理",
                 )
 
-    async def department(self, code: str, officers: list[dict[str, Any]], rng: random.Random) -> None:
+    async def department(
+        self, code: str, officers: list[dict[str, Any]], rng: random.Random
+    ) -> None:
         claimed: dict[int, float] = {}
         turn = 0
         while not await self.pause(rng.uniform(0.5, 1.5) * POLL_SECONDS):
@@ -302,10 +324,8 @@ class Load:
                 asyncio.ensure_future(self.liaison(i, ready, count))
                 for i in range(len(self.liaisons))
             ]
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), 120)
-            except asyncio.TimeoutError:
-                pass
             connect_seconds = time.time() - t_ws
             start = time.time()
             self.end = start + self.args.seconds
@@ -314,10 +334,15 @@ class Load:
                     f.write(str(start))
             rng = random.Random(7)
             people = [
-                *(self.resident(i, R) for i, R in enumerate(self.creds["residents"][: self.args.residents])),
+                *(
+                    self.resident(i, R)
+                    for i, R in enumerate(self.creds["residents"][: self.args.residents])
+                ),
                 *(self.manager(M, random.Random(rng.random())) for M in self.managers),
                 *(
-                    self.dispatcher(k, D, len(self.creds["dispatchers"]), random.Random(rng.random()))
+                    self.dispatcher(
+                        k, D, len(self.creds["dispatchers"]), random.Random(rng.random())
+                    )
                     for k, D in enumerate(self.creds["dispatchers"])
                 ),
             ]
@@ -346,7 +371,9 @@ class Load:
             "residents": self.args.residents,
             "liaisons": len(self.liaisons),
             "halls": len(self.halls),
-            "hall_liaisons": {h: [i for i, L in enumerate(self.liaisons) if L["hall"] == h] for h in self.halls},
+            "hall_liaisons": {
+                h: [i for i, L in enumerate(self.liaisons) if L["hall"] == h] for h in self.halls
+            },
             "calls": self.calls,
             "submits": self.submits,
             "unknown": self.unknown,

@@ -35,14 +35,25 @@ def rows(s: dict[str, Any]) -> list[tuple[str, str]]:
     """(measure, value) for one run."""
     e = s["endpoints"]
     out = [
-        ("residents / liaisons / seconds", f"{s['residents']} / {s['liaisons']} / {s['seconds']:.0f}"),
-        ("liaisons connected (connect s)", f"{s['ws_connected']} ({s['ws_connect_seconds']:.1f} s)"),
+        (
+            "residents / liaisons / seconds",
+            f"{s['residents']} / {s['liaisons']} / {s['seconds']:.0f}",
+        ),
+        (
+            "liaisons connected (connect s)",
+            f"{s['ws_connected']} ({s['ws_connect_seconds']:.1f} s)",
+        ),
         ("calls (HTTP + WS), per s", f"{s['calls']}, {s['calls_per_s']}"),
         ("submits 201, per s", f"{s['accepted']}, {s['submits_per_s']}"),
     ]
     for name in ENDPOINTS:
         if name in e:
-            out.append((f"{name} p50 / p99 ms (n)", f"{_ms(e[name]['p50'])} / {_ms(e[name]['p99'])} ({e[name]['n']})"))
+            out.append(
+                (
+                    f"{name} p50 / p99 ms (n)",
+                    f"{_ms(e[name]['p50'])} / {_ms(e[name]['p99'])} ({e[name]['n']})",
+                )
+            )
     out += [
         ("live push p50 / p99 ms", f"{_ms(s['push_p50'])} / {_ms(s['push_p99'])}"),
         ("pushes received / expected", f"{s['push_received']} / {s['push_expected']}"),
@@ -58,9 +69,18 @@ def rows(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("auto-escalations (twice)", f"{s['auto_escalations']} ({s['double_escalations']})"),
         ("clocks breached twice", str(s["double_breaches"])),
         ("deadlines left unhandled", str(s["deadlines_unhandled"])),
-        ("sweep lag p50 / p99 / max s", f"{_s(s['sweep_lag_p50'])} / {_s(s['sweep_lag_p99'])} / {_s(s['sweep_lag_max'])}"),
-        ("faults (server / worker / pg)", "–" if not s["faults"] else " / ".join(
-            str(s["fault_counts"].get(k, "–")) for k in ("server", "worker", "postgres"))),
+        (
+            "sweep lag p50 / p99 / max s",
+            f"{_s(s['sweep_lag_p50'])} / {_s(s['sweep_lag_p99'])} / {_s(s['sweep_lag_max'])}",
+        ),
+        (
+            "faults (server / worker / pg)",
+            "–"
+            if not s["faults"]
+            else " / ".join(
+                str(s["fault_counts"].get(k, "–")) for k in ("server", "worker", "postgres")
+            ),
+        ),
         ("recovery max s", _s(s["recover_max_s"])),
         ("restarts by the supervisor", str(sum(s["restarts"].values()))),
         ("tasks left RUNNING", str(s["tasks_running"])),

@@ -203,10 +203,24 @@ def run(kind: str, size: Size, *, faults: bool, base: Path, log: Any = print) ->
         started.unlink(missing_ok=True)
         client_out = base / "client.json"
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.load.client", str(creds), st.url, str(client_out),
-             "--residents", str(size.residents), "--liaisons", str(size.liaisons),
-             "--seconds", str(size.seconds), "--think", str(size.think),
-             "--started", str(started)],
+            [
+                sys.executable,
+                "-m",
+                "bench.load.client",
+                str(creds),
+                st.url,
+                str(client_out),
+                "--residents",
+                str(size.residents),
+                "--liaisons",
+                str(size.liaisons),
+                "--seconds",
+                str(size.seconds),
+                "--think",
+                str(size.think),
+                "--started",
+                str(started),
+            ],
             cwd=ROOT,
         )
         while not started.exists() and proc.poll() is None:
@@ -278,5 +292,7 @@ def problems(s: dict[str, Any], *, latency: bool) -> list[str]:
         if submit is not None and submit > TARGET_SUBMIT_P99_MS:
             out.append(f"target: submit p99 {submit:.0f} ms > {TARGET_SUBMIT_P99_MS:.0f} ms")
         if s["push_p99"] is not None and s["push_p99"] > TARGET_PUSH_P99_MS:
-            out.append(f"target: live push p99 {s['push_p99']:.0f} ms > {TARGET_PUSH_P99_MS:.0f} ms")
+            out.append(
+                f"target: live push p99 {s['push_p99']:.0f} ms > {TARGET_PUSH_P99_MS:.0f} ms"
+            )
     return out

@@ -75,13 +75,20 @@ def main() -> None:
                     Session(session_key=key, session_data=store.encode(data), expire_date=expire)
                 )
                 liaisons.append(
-                    {"user": actor.user.username, "hall": hall.code, "session": key,
-                     "token": token(actor)}
+                    {
+                        "user": actor.user.username,
+                        "hall": hall.code,
+                        "session": key,
+                        "token": token(actor),
+                    }
                 )
         Session.objects.bulk_create(sessions)
         managers = [
-            {"user": org.managers[t.pk][0].user.username, "hall": t.code,
-             "token": token(org.managers[t.pk][0])}
+            {
+                "user": org.managers[t.pk][0].user.username,
+                "hall": t.code,
+                "token": token(org.managers[t.pk][0]),
+            }
             for t in org.townships
         ]
         dispatchers = [{"user": a.user.username, "token": token(a)} for a in org.dispatchers]

@@ -177,8 +177,20 @@ class Postgres:
     def _psql(self, sql: str) -> None:
         sock = str(self._data().parent)  # pg.sh puts the socket beside data/
         subprocess.run(
-            [str(self._bindir() / "psql"), "-q", "-h", sock, "-p", "54329", "-U", "postgres",
-             "-d", "postgres", "-c", sql],
+            [
+                str(self._bindir() / "psql"),
+                "-q",
+                "-h",
+                sock,
+                "-p",
+                "54329",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+                sql,
+            ],
             check=True,
             capture_output=True,
         )
@@ -188,8 +200,19 @@ class Postgres:
         t0 = time.monotonic()
         subprocess.run(
             self._as_owner(
-                [str(self._bindir() / "pg_ctl"), "-D", str(self._data()), "-m", mode, "-w",
-                 "-t", "60", "-l", str(self._data().parent / "postgresql.log"), "restart"]
+                [
+                    str(self._bindir() / "pg_ctl"),
+                    "-D",
+                    str(self._data()),
+                    "-m",
+                    mode,
+                    "-w",
+                    "-t",
+                    "60",
+                    "-l",
+                    str(self._data().parent / "postgresql.log"),
+                    "restart",
+                ]
             ),
             check=True,
             capture_output=True,
@@ -217,8 +240,19 @@ class Redis:
         exe = shutil.which("redis-server")
         assert exe, "redis-server not found (scripts/deps.sh installs it)"
         self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.base)],
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.base),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -276,6 +310,7 @@ def base_env(base: Path) -> dict[str, str]:
         YISHITING_SECRET_KEY=secrets.token_urlsafe(40),
         YISHITING_ALLOWED_HOSTS="127.0.0.1,localhost",
         PYTHONUNBUFFERED="1",
+        YISHITING_DB_POOL="8",
     )
     (base / "data").mkdir(parents=True, exist_ok=True)
     return env
@@ -285,8 +320,16 @@ def seed(env: dict[str, str], base: Path, first_response: int) -> Path:
     """Migrate and seed the county; the client's credentials file."""
     out = base / "creds.json"
     subprocess.run(
-        [PYTHON, "-m", "bench.load.seed", str(out), "--first-response", str(first_response),
-         "--parent-response", str(2 * first_response)],
+        [
+            PYTHON,
+            "-m",
+            "bench.load.seed",
+            str(out),
+            "--first-response",
+            str(first_response),
+            "--parent-response",
+            str(2 * first_response),
+        ],
         env=env,
         cwd=ROOT,
         check=True,
@@ -295,7 +338,9 @@ def seed(env: dict[str, str], base: Path, first_response: int) -> Path:
 
 
 @contextlib.contextmanager
-def postgres_stack(base: Path, first_response: int, servers: int = 4) -> Iterator[tuple[Stack, Path]]:
+def postgres_stack(
+    base: Path, first_response: int, servers: int = 4
+) -> Iterator[tuple[Stack, Path]]:
     """Set-up (a): PostgreSQL + Redis + `servers` uvicorn processes on one socket + worker."""
     env = base_env(base)
     stack = Stack("pg", base, "", env)
@@ -318,8 +363,19 @@ def postgres_stack(base: Path, first_response: int, servers: int = 4) -> Iterato
             stack.servers.append(
                 Supervised(
                     f"server{i + 1}",
-                    [PYTHON, "-m", "uvicorn", "config.asgi:application", "--fd", str(fd),
-                     "--lifespan", "off", "--log-level", "warning", "--no-access-log"],
+                    [
+                        PYTHON,
+                        "-m",
+                        "uvicorn",
+                        "config.asgi:application",
+                        "--fd",
+                        str(fd),
+                        "--lifespan",
+                        "off",
+                        "--log-level",
+                        "warning",
+                        "--no-access-log",
+                    ],
                     env,
                     base / f"server{i + 1}.log",
                     pass_fds=(fd,),
