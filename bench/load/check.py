@@ -169,7 +169,10 @@ def main() -> None:
     # Background work left behind.
     tasks = Counter(DBTaskResult.objects.values_list("status", flat=True))
     out["tasks"] = dict(tasks)
-    out["tasks_running"] = tasks.get("RUNNING", 0)
+    # Left behind: RUNNING for more than 10 s (a delivery takes milliseconds).
+    out["tasks_running"] = DBTaskResult.objects.filter(
+        status="RUNNING", started_at__lt=timezone.now() - timedelta(seconds=10)
+    ).count()
     out["notifications"] = dict(Counter(Notification.objects.values_list("status", flat=True)))
     with open(sys.argv[2], "w") as f:
         json.dump(out, f)
