@@ -165,7 +165,9 @@ CHANNEL_LAYERS = (
     {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's pool refuses a command outright beyond 100 connections in use;
+            # hundreds of pages closing at once (a server restart) need more.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000}]},
         }
     }
     if REDIS_URL

@@ -51,7 +51,7 @@ class Size:
 
 SIZES = {
     "small": Size(10, 50, 20, 2, think=4.0, first_response=6),
-    "medium": Size(100, 400, 90, 3, think=15.0, first_response=15),
+    "medium": Size(60, 300, 90, 3, think=20.0, first_response=15),
     "full": Size(200, 1000, 600, 20, think=20.0, first_response=20),
 }
 
