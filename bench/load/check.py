@@ -44,6 +44,7 @@ def main() -> None:
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
+    from yishiting.core import lost_tasks
     from yishiting.notify.models import Notification
     from yishiting.requests.models import Event, Request
 
@@ -169,10 +170,20 @@ def main() -> None:
     # Background work left behind.
     tasks = Counter(DBTaskResult.objects.values_list("status", flat=True))
     out["tasks"] = dict(tasks)
-    # Left behind: RUNNING for more than 10 s (a delivery takes milliseconds).
-    out["tasks_running"] = DBTaskResult.objects.filter(
-        status="RUNNING", started_at__lt=timezone.now() - timedelta(seconds=10)
-    ).count()
+
+    # Left behind: RUNNING although its worker is gone, or for longer than lost_tasks allows
+    # (plus its housekeeping period).
+    def left_running() -> int:
+        now = timezone.now() - timedelta(seconds=30)
+        rows = DBTaskResult.objects.filter(
+            status="RUNNING", started_at__lt=timezone.now() - timedelta(seconds=10)
+        ).values_list("worker_ids", "started_at")
+        return sum(lost_tasks.is_lost(ids, started, now) for ids, started in rows)
+
+    waited = time.monotonic()
+    while (running := left_running()) and time.monotonic() - waited < 30:
+        time.sleep(1)  # a restarted worker puts them right on its first housekeeping turn
+    out["tasks_running"] = running
     out["notifications"] = dict(Counter(Notification.objects.values_list("status", flat=True)))
     with open(sys.argv[2], "w") as f:
         json.dump(out, f)

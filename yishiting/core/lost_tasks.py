@@ -47,27 +47,36 @@ def _gone(worker: str) -> bool:
     return False
 
 
-def recover(now: datetime | None = None, stale_seconds: float | None = None) -> int:
-    """Re-queue (or fail) RUNNING tasks whose worker is gone: at once when it ran on this host
-    and its process has exited, else once the task has run longer than `stale_seconds`
-    (default: two notification leases). Returns how many rows were put right."""
+def stale_after() -> timedelta:
+    """How long a task may be RUNNING before it counts as lost whoever runs it: two leases."""
     from django.conf import settings
+
+    return timedelta(seconds=2 * float(getattr(settings, "NOTIFY_LEASE_SECONDS", 60)))
+
+
+def is_lost(worker_ids: list[str], started_at: datetime | None, now: datetime) -> bool:
+    """Whether a RUNNING task's worker is gone (here) or it has run too long (anywhere)."""
+    if started_at is None or started_at <= now - stale_after():
+        return True
+    return bool(worker_ids) and _gone(worker_ids[-1])
+
+
+def recover(now: datetime | None = None) -> int:
+    """Re-queue (or fail) RUNNING tasks whose worker is gone: at once when it ran on this host
+    and its process has exited, else once the task has run longer than `stale_after()`.
+    Returns how many rows were put right."""
     from django_tasks.base import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
     now = now or timezone.now()
-    if stale_seconds is None:
-        stale_seconds = 2 * float(getattr(settings, "NOTIFY_LEASE_SECONDS", 60))
-    stale = now - timedelta(seconds=stale_seconds)
     running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING).only(
         "id", "task_path", "worker_ids", "started_at"
     )
     fixed = 0
     for row in running[:500]:
-        last = row.worker_ids[-1] if row.worker_ids else ""
-        old = row.started_at is None or row.started_at <= stale
-        if not (old or _gone(last)):
+        if not is_lost(row.worker_ids, row.started_at, now):
             continue
+        last = row.worker_ids[-1] if row.worker_ids else ""
         again = DBTaskResult.objects.filter(Q(pk=row.pk), status=TaskResultStatus.RUNNING)
         if row.task_path in SAFE_TO_RERUN:
             fixed += again.update(status=TaskResultStatus.READY, started_at=None)
