@@ -156,6 +156,7 @@ class Load:
         headers = {"Cookie": f"sessionid={L['session']}", "Origin": self.url}
         rng = random.Random(i)
         first = True
+        backoff = 0.1
         while not self.stopping.is_set():
             t0, p0 = time.time(), time.perf_counter()
             span: list[float] | None = None
@@ -189,7 +190,11 @@ class Load:
             finally:
                 if span is not None:
                     span[1] = time.time()
-            if await self.pause(rng.uniform(0.2, 1.0)):
+            # A page reconnects with a growing back-off (0.2 s, doubling up to 5 s).
+            backoff = (
+                0.2 if span is not None and time.time() - span[0] > 5 else min(5.0, backoff * 2)
+            )
+            if await self.pause(rng.uniform(0.5, 1.0) * backoff):
                 break
 
     async def liaison_acts(
