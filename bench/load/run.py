@@ -281,6 +281,7 @@ def problems(s: dict[str, Any], *, latency: bool) -> list[str]:
         ("deadlines left unhandled", s["deadlines_unhandled"]),
         ("pushes lost", s["push_missed"]),
         ("faults not recovered from", len(s["fault_failures_unrecovered"])),
+        ("tasks left RUNNING by a dead worker", s["tasks_running"]),
     ]
     out += [f"{name}: {n}" for name, n in checks if n]
     if not s["all_alive"]:
