@@ -17,13 +17,14 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python3.11; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
 	2>/dev/null && { echo $$p; break; }; done)
 
-.PHONY: help install demo test lint bench clean screenshots
+.PHONY: help install demo test lint bench clean screenshots proof
 
 help:
 	@echo "make demo    install, then run the demo on http://127.0.0.1:$(PORT)/ (PORT=$(PORT))"
 	@echo "make test    install, then run the tests on SQLite and on PostgreSQL (PYTEST_ARGS=...)"
 	@echo "make lint    ruff, ruff format --check, mypy, makemigrations --check"
 	@echo "make bench   run the benchmarks in bench/"
+	@echo "make proof   the load, fault and fuzz suites at full size, one table (PROOF_ARGS=--size medium)"
 	@echo "make screenshots  every page at 375 px and 1280 px into var/screenshots/"
 	@echo "make install create $(VENV) and install Yishiting with its dev dependencies"
 	@echo "make clean   remove var/ and $(VENV)"
@@ -106,6 +107,13 @@ bench: install
 	else \
 		echo "No benchmarks yet (bench/__main__.py does not exist)."; \
 	fi
+
+# The load, fault and fuzz suites at full size and one table (docs/proof.md): about 45 minutes
+# of a quiet machine. PROOF_ARGS='--size medium' for 90-second runs.
+PROOF_ARGS ?=
+proof: install
+	scripts/deps.sh postgresql redis-server
+	$(BIN)/python -m bench.load.proof $(PROOF_ARGS)
 
 clean:
 	@if [ -x scripts/pg.sh ]; then scripts/pg.sh destroy; fi

@@ -100,6 +100,13 @@ def _database() -> dict[str, Any]:
         # A file (not :memory:) so tests see WAL and real locking; one per process so that
         # concurrent test runs do not share it.
         db["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
+    pool = int(os.environ.get("YISHITING_DB_POOL") or 0)
+    if pool and db["ENGINE"] == "django.db.backends.postgresql":
+        # Open connections kept per process (a new PostgreSQL connection costs a backend
+        # fork per request); with health checks each is checked before use, so a restarted
+        # server fails no request with a dead connection.
+        db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool, "timeout": 10}
+        db["CONN_HEALTH_CHECKS"] = True
     return db
 
 
@@ -160,7 +167,9 @@ CHANNEL_LAYERS = (
     {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # redis-py's pool refuses a command outright beyond 100 connections in use;
+            # hundreds of pages closing at once (a server restart) need more.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000}]},
         }
     }
     if REDIS_URL

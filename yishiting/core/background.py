@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 
 from django.conf import settings
 
+from yishiting.core import lost_tasks
 from yishiting.notify import housekeeping
 from yishiting.requests import sweep
 
@@ -28,7 +27,7 @@ def _task_worker():  # type: ignore[no-untyped-def]
         backend_name="default",
         startup_delay=False,
         max_tasks=None,
-        worker_id=f"{socket.gethostname()}-{os.getpid()}",
+        worker_id=lost_tasks.worker_id(),
         excluded_queue_names=[],
     )
 

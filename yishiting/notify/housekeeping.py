@@ -10,6 +10,7 @@ from datetime import datetime
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
+from yishiting.core import lost_tasks
 from yishiting.notify import duty, outbox
 from yishiting.notify.models import NotifyChannel
 from yishiting.orgs.models import Hall, HallKind, User
@@ -54,11 +55,13 @@ def duty_gaps_notice(now: datetime | None = None) -> int:
 
 
 def run_forever(stop: threading.Event) -> None:
-    """Recover stuck queues every half lease; check the duty roster every hour; queue
-    routing's nightly retraining and hotspot snapshots when due (every five minutes)."""
+    """Recover stuck queues and tasks a dead worker left running every half lease; check the
+    duty roster every hour; queue routing's nightly retraining and hotspot snapshots when due
+    (every five minutes)."""
     last_duty_check = last_routing_check = 0.0
     while not stop.is_set():
         try:
+            lost_tasks.recover()
             outbox.recover()
             if timezone.now().timestamp() - last_duty_check > DUTY_CHECK_SECONDS:
                 duty_gaps_notice()

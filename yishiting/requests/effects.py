@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 def after_event(event: Event, before: Request | None, after: Request) -> None:
     """Run every subsystem's reaction to `event`. `before` is the request as it was (None for
     a submission), `after` as it is now; neither may be saved here."""
-    stats_rollups.on_event(event, before, after)
     notify_rules.for_event(event, before, after)
     live.publish(event, before, after)
     routing_hooks.on_event(event, before, after)
+    # Last: its upsert locks the county's rollup rows until the commit, and every event of
+    # the county waits for them (docs/proof.md), so nothing else may run while they are held.
+    stats_rollups.on_event(event, before, after)

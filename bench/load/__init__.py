@@ -1,0 +1,1 @@
+"""The load and fault suites (docs/proof.md): `python -m bench.load`, `make proof`."""
