@@ -25,3 +25,13 @@ def county(db: None) -> County:
 def _media(settings, tmp_path):  # type: ignore[no-untyped-def]
     """Uploads go to a throw-away folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits():  # type: ignore[no-untyped-def]
+    """Each test starts with empty rate-limit counters (in-process memory)."""
+    from django.core.cache import caches
+
+    cache = caches["ratelimit"]
+    if cache.__class__.__name__ == "LocMemCache":
+        cache.clear()

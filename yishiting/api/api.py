@@ -287,7 +287,7 @@ SUBMIT_BODY = {
 
 @api.post(
     "/requests",
-    response={201: RequestOut, **ERRORS},
+    response={201: RequestOut, **ERRORS, 429: ErrorOut},
     tags=["requests"],
     openapi_extra=SUBMIT_BODY,
 )

@@ -17,6 +17,7 @@ from typing import IO, Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from yishiting.core import ratelimit
 from yishiting.core.errors import (
     ConflictError,
     ForbiddenError,
@@ -752,6 +753,7 @@ def do_submit(
     hall = _hall(hall)
     if hall.kind in (HallKind.ASSIGNMENT, HallKind.COUNTY):
         raise InvalidError("hall: requests are raised in a village, community or other local hall")
+    ratelimit.check_submit(hall.code, staff=bool(who and who.is_staff_member))
     text = (text or "").strip()
     if not text:
         raise InvalidError("text: describe the problem")
