@@ -205,6 +205,8 @@ def _json_object(request: HttpRequest) -> dict[str, Any]:
         raw = json.loads(request.body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidError("body: not valid JSON") from None
+    except RecursionError:
+        raise InvalidError("body: JSON nested too deeply") from None
     if not isinstance(raw, dict):
         raise InvalidError("body: a JSON object is expected")
     return raw

@@ -154,7 +154,7 @@ def test_restore_refuses_what_is_not_a_backup(tmp_path: Path) -> None:
 def test_a_sqlite_backup_is_a_consistent_database_file(tmp_path: Path) -> None:
     if connection.vendor != "sqlite":
         pytest.skip("SQLite only")
-    requests, events = _data()
+    _, events = _data()
     out = tmp_path / "b.sqlite3"
     call_command("backup", "--out", str(out), "--no-media", stdout=io.StringIO())
     db = sqlite3.connect(out)
