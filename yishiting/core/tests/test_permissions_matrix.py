@@ -11,6 +11,7 @@ mismatch fails naming its cells. docs/security.md gives the table in words.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +25,8 @@ from django.utils import timezone
 from yishiting.api.models import ApiToken
 from yishiting.orgs.models import Department, DutyShift, Hall, HallKind, Membership, Role, User
 from yishiting.requests import actions as A
-from yishiting.requests.models import Event, Request
-from yishiting.testing import County
+from yishiting.requests.models import Attachment, Event, Request
+from yishiting.testing import County, png_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -521,6 +522,8 @@ PAGES: dict[str, set[str]] = {
     "/api/v1/requests": LOGGED_IN,
     "/api/v1/policies": LOGGED_IN,
     "/api/v1/tokens": {"admin"},
+    "/api/v1/requests.xlsx": LOGGED_IN,
+    "/h/130500001001/similar/?text=路灯坏了": set(ROLES),
     "/api/v1/stats": DASHBOARD,
     "/open311/v2/services.json?jurisdiction_id=130500": set(ROLES),
     "/open311/v2/requests.json?jurisdiction_id=130500": set(ROLES),
@@ -610,12 +613,16 @@ def test_who_sees_the_inside(
     for scope in SCOPES:
         p = places[scope]
         r = build(p)
+        photo = io.BytesIO(png_bytes())
+        photo.name = "inside.png"
         A.do_comment(
             r.pk,
             actor=p.liaison if stage == "submitted" else p.dispatcher,
             note="内部：电工老李明天到",
             public=False,
+            photos=[photo],
         )
+        internal = Attachment.objects.filter(request_id=r.pk).latest("id").pk
         personal = (p.reporter.phone, p.reporter.display_name)
         note = "电工老李"
         for role in ROLES:
@@ -660,6 +667,15 @@ def test_who_sees_the_inside(
                     mismatches.append(
                         f"({stage}, {role}, {scope}, {where}): outside, shows {found}"
                     )
+            # the internal comment's photo: handlers only (the reporter too is refused)
+            sees_photo = inside and role != "resident"
+            for path in (f"/photos/{internal}", f"/api/v1/attachments/{internal}"):
+                got = caller.get(path).status_code
+                want = (
+                    200 if sees_photo else (401 if role == "anonymous" and "api" in path else 404)
+                )
+                if got != want:
+                    mismatches.append(f"({stage}, {role}, {scope}, {path}): got {got}, want {want}")
             if role != "anonymous":
                 listed = r.pk in [
                     x["id"] for x in caller.get("/api/v1/requests?page_size=100").json()["results"]
