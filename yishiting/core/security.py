@@ -15,11 +15,15 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
 
-def policy(nonce: str) -> str:
-    """The Content-Security-Policy for a response whose inline scripts carry `nonce`."""
+def policy(nonce: str, host: str = "") -> str:
+    """The Content-Security-Policy for a response whose inline scripts carry `nonce`; the
+    live socket's ws(s)://host spelled out for browsers (older WebKit in WeChat) whose 'self'
+    does not cover WebSockets."""
+    sockets = f" ws://{host} wss://{host}" if host else ""
     return "; ".join(
         [
             "default-src 'self'",
@@ -28,7 +32,7 @@ def policy(nonce: str) -> str:
             "img-src 'self' data: blob:",
             "media-src 'self' blob:",
             "font-src 'self' data:",
-            "connect-src 'self'",
+            f"connect-src 'self'{sockets}",
             "object-src 'none'",
             "base-uri 'self'",
             "form-action 'self'",
@@ -52,6 +56,10 @@ class SecurityHeadersMiddleware:
         nonce = secrets.token_urlsafe(16)
         request.csp_nonce = nonce  # type: ignore[attr-defined]
         response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", policy(nonce))
+        try:
+            host = request.get_host()
+        except DisallowedHost:
+            host = ""
+        response.headers.setdefault("Content-Security-Policy", policy(nonce, host))
         response.headers.setdefault("Permissions-Policy", PERMISSIONS)
         return response
