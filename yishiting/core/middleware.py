@@ -45,6 +45,10 @@ def _utf8(raw: str) -> bool:
     return True
 
 
+class NulError(InvalidError):
+    """A form value with a NUL character: 422 in API v1, 400 on pages."""
+
+
 class RefuseBadInputMiddleware:
     """Bodies over the size limit (413) and query strings or form bodies that are not UTF-8
     (400) are refused before any view reads them: Django would otherwise answer a body too
@@ -62,9 +66,8 @@ class RefuseBadInputMiddleware:
             return self.get_response(request)
         if request.path.startswith("/api/"):
             return JsonResponse(error.as_dict(), status=error.status)
-        return HttpResponse(
-            error.message, status=error.status, content_type="text/plain; charset=utf-8"
-        )
+        status = 400 if isinstance(error, NulError) else error.status
+        return HttpResponse(error.message, status=status, content_type="text/plain; charset=utf-8")
 
     def _problem(self, request: HttpRequest) -> ActionError | None:
         try:
@@ -97,4 +100,13 @@ class RefuseBadInputMiddleware:
                 code="bad_request",
                 status=400,
             )
+        # PostgreSQL can neither store nor compare text holding NUL (API v1 checks its JSON
+        # itself; this covers every form, the pages' included).
+        posted = form or content_type.startswith("multipart/form-data")
+        if (
+            posted
+            and request.method == "POST"
+            and any("\x00" in v for _key, values in request.POST.lists() for v in values)
+        ):
+            return NulError(_("提交的内容不能包含空字符（NUL）"))
         return None

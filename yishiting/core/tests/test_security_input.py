@@ -301,3 +301,19 @@ def settings_override(settings):  # type: ignore[no-untyped-def]
     """No rate limits while hypothesis submits many times."""
     settings.YISHITING_RATELIMIT = False
     return settings
+
+
+def test_a_nul_in_a_form_is_refused(county: County, api: Client) -> None:
+    """PostgreSQL cannot store NUL: every form refuses it (was a 500 there)."""
+    req = _one(county)
+    before = rows()
+    assert Client().post(f"/h/{county.village.code}/", {"text": "a\x00b"}).status_code == 400
+    staff = Client()
+    staff.force_login(county["liaison1"])
+    assert staff.post(f"/r/{req.pk}/do/comment/", {"note": "a\x00b"}).status_code == 400
+    assert (
+        Client().post("/accounts/login/", {"username": "a\x00", "password": "x"}).status_code == 400
+    )
+    multipart = api.post("/api/v1/requests", {"hall": county.village.code, "text": "a\x00b"})
+    assert multipart.status_code == 422 and multipart.json()["error"]["code"] == "invalid"
+    assert rows() == before
