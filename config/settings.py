@@ -19,7 +19,8 @@ DATA_DIR = Path(os.environ.get("YISHITING_DATA_DIR", BASE_DIR / "var"))
 (DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
 
 DEFAULT_SECRET_KEY = "insecure-default-key-change-me"
-SECRET_KEY = os.environ.get("YISHITING_SECRET_KEY", DEFAULT_SECRET_KEY)
+# An empty key counts as unset: `yishiting serve` refuses it with DEBUG off.
+SECRET_KEY = os.environ.get("YISHITING_SECRET_KEY") or DEFAULT_SECRET_KEY
 DEBUG = os.environ.get("YISHITING_DEBUG", "1") == "1"
 # Demo mode: demo accounts share the documented password and the home page lists them.
 DEMO = os.environ.get("YISHITING_DEMO", "0") == "1"
@@ -53,14 +54,17 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "yishiting.core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "yishiting.core.middleware.RefuseNulMiddleware",
+    "yishiting.core.middleware.RefuseBadInputMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "yishiting.core.ratelimit.RateLimitMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -187,3 +191,44 @@ WHITENOISE_USE_FINDERS = True
 
 # Open311 discovery's `contact` (docs/open311.md).
 OPEN311_CONTACT = os.environ.get("YISHITING_OPEN311_CONTACT", "")
+
+# Rate limits on log-in and public submission (docs/security.md): COUNT/SECONDS, 0 = none.
+YISHITING_RATELIMIT = os.environ.get("YISHITING_RATELIMIT", "1") == "1"
+YISHITING_LOGIN_LIMIT_USER = os.environ.get("YISHITING_LOGIN_LIMIT_USER", "5/300")
+YISHITING_LOGIN_LIMIT_IP = os.environ.get("YISHITING_LOGIN_LIMIT_IP", "20/300")
+YISHITING_SUBMIT_LIMIT_IP = os.environ.get("YISHITING_SUBMIT_LIMIT_IP", "20/3600")
+YISHITING_SUBMIT_LIMIT_HALL = os.environ.get("YISHITING_SUBMIT_LIMIT_HALL", "60/3600")
+# Behind nginx (deploy/): trust its X-Forwarded-For and X-Forwarded-Proto headers.
+YISHITING_BEHIND_PROXY = os.environ.get("YISHITING_BEHIND_PROXY", "0") == "1"
+# Where the rate-limit counters live: memory (one process), redis (REDIS_URL) or database.
+_RATELIMIT_CACHE = os.environ.get("YISHITING_RATELIMIT_CACHE", "redis" if REDIS_URL else "memory")
+CACHES: dict[str, dict[str, Any]] = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "ratelimit": {
+        "memory": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "ratelimit",
+        },
+        "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+        "database": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "yishiting_cache",
+        },
+    }[_RATELIMIT_CACHE],
+}
+
+# Secure headers (docs/security.md; yishiting.core.security adds the CSP). HTTPS: set
+# YISHITING_HTTPS=1 where people reach the site over https (cookies secure, HSTS).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True  # the pages send the token from the page, not the cookie
+YISHITING_HTTPS = os.environ.get("YISHITING_HTTPS", "0") == "1"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = YISHITING_HTTPS
+SECURE_HSTS_SECONDS = (
+    int(os.environ.get("YISHITING_HSTS_SECONDS", 31_536_000)) if YISHITING_HTTPS else 0
+)
+if YISHITING_BEHIND_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [YISHITING_BASE_URL.rstrip("/")]

@@ -10,7 +10,7 @@
 set -euo pipefail
 
 # One word per package.
-PACKAGES=(postgresql chromium redis-server)
+PACKAGES=(postgresql chromium redis-server nginx-light logrotate)
 
 [ $# -gt 0 ] && PACKAGES=("$@")
 
@@ -20,6 +20,7 @@ command_for() {
 	postgresql) echo pg_ctl ;;
 	python3-venv) echo python3 ;;
 	redis-server) echo redis-server ;;
+	nginx-light) echo nginx ;;
 	fonts-noto-cjk) echo fc-list ;;
 	*) echo "$1" ;;
 	esac

@@ -37,3 +37,13 @@ def _default_language():  # type: ignore[no-untyped-def]
     translation.activate(settings.LANGUAGE_CODE)
     yield
     translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
+def _rate_limits():  # type: ignore[no-untyped-def]
+    """Each test starts with empty rate-limit counters (in-process memory)."""
+    from django.core.cache import caches
+
+    cache = caches["ratelimit"]
+    if cache.__class__.__name__ == "LocMemCache":
+        cache.clear()

@@ -57,6 +57,7 @@ from yishiting.requests.filters import RequestFilters
 from yishiting.requests.models import Attachment, Channel, Event, Request
 from yishiting.requests.queries import (
     get_request,
+    sees_internal_notes,
     sees_personal_data,
     visible_requests,
     voice_of,
@@ -206,6 +207,8 @@ def _json_object(request: HttpRequest) -> dict[str, Any]:
         raw = json.loads(request.body or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidError("body: not valid JSON") from None
+    except RecursionError:
+        raise InvalidError("body: JSON nested too deeply") from None
     if not isinstance(raw, dict):
         raise InvalidError("body: a JSON object is expected")
     return raw
@@ -295,7 +298,7 @@ SUBMIT_BODY = {
 
 @api.post(
     "/requests",
-    response={201: RequestOut, **ERRORS},
+    response={201: RequestOut, **ERRORS, 429: ErrorOut},
     tags=["requests"],
     openapi_extra=SUBMIT_BODY,
 )
@@ -429,10 +432,11 @@ def read_request(request: HttpRequest, request_id: int) -> dict[str, Any]:
 def request_events(request: HttpRequest, request_id: int) -> list[dict[str, Any]]:
     """The request's timeline; internal notes only for its handlers."""
     req = get_request(request_id)
-    full = sees_personal_data(_who(request), req)
+    who = _who(request)
+    full = sees_personal_data(who, req)
     events = Event.objects.filter(request=req).select_related("actor").order_by("seq")
     events = events.prefetch_related(Prefetch("attachments", Attachment.objects.order_by("id")))
-    if not full:
+    if not sees_internal_notes(who, req):
         events = events.filter(public=True)
     names = () if full else reporter_names(req)
     return [event_out(e, full, names) for e in events]
@@ -592,7 +596,7 @@ def attachment(request: HttpRequest, attachment_id: int) -> FileResponse:
     a = Attachment.objects.select_related("event", "request").filter(pk=attachment_id).first()
     if a is None:
         raise NotFoundError("no such photo")
-    if not a.event.public and not sees_personal_data(_who(request), get_request(a.request_id)):
+    if not a.event.public and not sees_internal_notes(_who(request), get_request(a.request_id)):
         raise NotFoundError("no such photo")
     return FileResponse(a.file.open("rb"), content_type=a.content_type)
 

@@ -179,13 +179,24 @@ def _row(
     }
 
 
-def _cells(row: dict[str, Any]) -> list[Any]:
+def _text(ws: Any, value: Any) -> Any:
+    """A value as it goes into a row. openpyxl stores a string that starts with "=" as a
+    formula: a resident's "=HYPERLINK(…)" would run in the reader's Excel. Such a text goes in
+    as a cell typed string."""
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(ws, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def _cells(row: dict[str, Any], ws: Any) -> list[Any]:
     # Plain values, not cells: openpyxl gives a datetime its date-time format by itself, and
     # building a styled cell per value would double the cost of a row.
     return [
         _naive(row.get(c.header))
         if c.time
-        else ("" if row.get(c.header) is None else row[c.header])
+        else ("" if row.get(c.header) is None else _text(ws, row[c.header]))
         for c in COLUMNS
     ]
 
@@ -213,7 +224,7 @@ def write_ledger(
     for batch in _batches(qs.iterator(chunk_size=BATCH), BATCH):
         times = _step_times([r.pk for r in batch])
         for req in batch:
-            ws.append(_cells(_row(req, who, times.get(req.pk, {}), townships, labels)))
+            ws.append(_cells(_row(req, who, times.get(req.pk, {}), townships, labels), ws))
             count += 1
     book.save(out)
     return count

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
+from yishiting.core.masking import mask_text
 from yishiting.notify import duty, outbox
 from yishiting.notify.models import NotifyChannel, RobotBinding, Webhook
 from yishiting.notify.outbox import Outgoing
@@ -208,6 +209,14 @@ class Batch:
             )
 
 
+def _public(req: Request, text: str) -> str:
+    """`text` as the public sees it: phones, ID numbers, house numbers and the reporter's
+    name masked."""
+    from yishiting.api.schemas import reporter_names
+
+    return mask_text(text, reporter_names(req))
+
+
 def _duty(batch: Batch, at: datetime, title: str, body: str) -> None:
     batch.users(duty.on_duty(batch.req.hall.county_code, at), title, body, URGENT, kind="duty")
 
@@ -221,12 +230,18 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
     now = event.created_at
     batch = Batch(f"e{event.pk}", req, str(verb))
     head = f"{req.hall.name} · {req.title}"
+    # Chat groups and followers (co-signers among them) get the public, masked text (§6).
+    public_head = f"{req.hall.name} · {_public(req, req.title)}"
     match verb:
         case Verb.SUBMIT:
             body = f"{head}\n{req.text[:120]}\n请在 {_when(req.respond_by)} 前响应。"
             batch.users(staff_of(req.hall), "新诉求待响应", body)
-            robot_body = body
+            robot_body = (
+                f"{public_head}\n{_public(req, req.text)[:120]}\n"
+                f"请在 {_when(req.respond_by)} 前响应。"
+            )
             if req.channel == "wecom":
+                # the resident wrote in this very group under this name: not a disclosure
                 name = req.reporter_name or "群众"
                 robot_body = (
                     f"已收到{name}反映的问题：{req.title}\n编号 {req.number}，查询码 "
@@ -240,19 +255,24 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
             title = "诉求超时未响应，已自动上报" if auto else "诉求已上报，请响应"
             body = f"{head}\n已上报至{req.hall.name}，请在 {_when(req.respond_by)} 前响应。"
             batch.users(staff_of(req.hall), title, body)
-            batch.robots(robots(hall=req.hall), title, body)
+            batch.robots(robots(hall=req.hall), title, body.replace(head, public_head, 1))
             if auto:
                 _duty(batch, now, title, body)
         case Verb.DISPATCH | Verb.REVIEW_RETURN:
             dept = req.department.name if req.department else ""
             body = f"{head}\n派往{dept}，请在 {_when(req.claim_by)} 前签收。"
             batch.users(officers(req.department_id), "新派单待签收", body)
-            batch.robots(robots(department_id=req.department_id), "新派单待签收", body)
+            batch.robots(
+                robots(department_id=req.department_id),
+                "新派单待签收",
+                body.replace(head, public_head, 1),
+            )
             if duty.is_off_hours(now):
                 due = f"\n请在 {_when(req.forward_by)} 前转办。" if req.forward_by else ""
                 _duty(batch, now, "非工作时间派单，请转办督办", body + due)
         case Verb.RESOLVE:
-            body = f"您反映的“{req.title}”已办结：{event.note[:100]}\n请评价办理结果。"
+            title, note = _public(req, req.title), _public(req, event.note)[:100]
+            body = f"您反映的“{title}”已办结：{note}\n请评价办理结果。"
             batch.users(followers(req), "诉求已办结", body, URGENT)
         case Verb.BREACH:
             labels = "、".join(CLOCK_LABELS.get(c, c) for c in event.data.get("clocks", []))

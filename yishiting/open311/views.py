@@ -91,7 +91,7 @@ def endpoint(methods: Iterable[str], root: str, item: str | None) -> Callable[[H
             except Open311Error as exc:
                 return error(fmt, exc.status, exc.description)
             except ActionError as exc:
-                status = exc.status if exc.status in (403, 404) else 400
+                status = exc.status if exc.status in (403, 404, 429) else 400
                 return error(fmt, status, exc.message)
             status = 200
             if isinstance(result, tuple):

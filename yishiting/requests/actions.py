@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from yishiting.core import ratelimit
 from yishiting.core.errors import (
     ConflictError,
     ForbiddenError,
@@ -776,6 +777,7 @@ def do_submit(
     hall = _hall(hall)
     if hall.kind in (HallKind.ASSIGNMENT, HallKind.COUNTY):
         raise InvalidError(_("议事厅：诉求应在村、社区等基层议事厅提出"))
+    ratelimit.check_submit(hall.code, staff=bool(who and who.is_staff_member))
     clip = clean_voice(voice) if voice is not None else None
     text = (text or "").strip() or (VOICE_ONLY_TEXT if clip is not None else "")
     if not text:

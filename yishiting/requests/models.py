@@ -180,6 +180,16 @@ class Request(models.Model):
         return f"{timezone.localtime(self.created_at):%Y}{self.pk:07d}"
 
 
+class EventQuerySet(models.QuerySet["Event"]):
+    """Events are never updated or deleted in bulk either (core.audit adds database triggers)."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise ValueError("events are immutable")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise ValueError("events are immutable")
+
+
 class Event(models.Model):
     """One thing that happened to a request: immutable once written."""
 
@@ -202,6 +212,8 @@ class Event(models.Model):
     public = models.BooleanField(_("公开"), default=True)
     data = models.JSONField(_("数据"), default=dict, blank=True)
     created_at = models.DateTimeField(_("时间"))
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("办理记录")

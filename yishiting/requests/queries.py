@@ -60,11 +60,17 @@ def get_request(pk: int) -> Request:
 
 
 def sees_personal_data(who: Actor | None, req: Request) -> bool:
-    """Handlers (and the reporter) see names, phones and internal notes; others a masked view."""
+    """Handlers (and the reporter) see names and phones; others a masked view."""
     if who is None:
         return False
-    if req.reporter_id == who.user.pk:
-        return True
+    return req.reporter_id == who.user.pk or sees_internal_notes(who, req)
+
+
+def sees_internal_notes(who: Actor | None, req: Request) -> bool:
+    """Internal notes (and their photos) are for the request's handlers only: its reporter
+    sees their own personal data, not what the handlers tell each other."""
+    if who is None:
+        return False
     if who.sees_internal(req.hall, req.origin_hall, req.department_id):
         return True
     # an assisting department's officers work on it too (协办)

@@ -440,3 +440,49 @@ def test_pages_pass_axe_wcag_21_aa(browser: Browser, base: str, large: bool) -> 
         for ctx in contexts.values():
             ctx.close()  # type: ignore[attr-defined]
     assert not problems, "\n".join(problems)
+
+
+# --- the Content-Security-Policy (docs/security.md) breaks nothing --------------------------
+
+
+def test_the_pages_work_under_the_content_security_policy(browser: Browser, base: str) -> None:
+    """htmx, ECharts, the live socket and the inline large-type switch run with the CSP on,
+    and the browser reports no refused script, style, image or connection."""
+    refused: list[str] = []
+
+    def watch(page: Page) -> Page:
+        page.on(
+            "console",
+            lambda m: (
+                refused.append(m.text)
+                if "Content Security Policy" in m.text or "Refused to" in m.text
+                else None
+            ),
+        )
+        return page
+
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=base)
+    page = watch(ctx.new_page())
+    page.goto(f"/h/{VILLAGE}/")
+    assert page.evaluate("typeof htmx") == "object"
+    page.reload()
+    livetest.login(ctx, base, "leader1").close()
+    dash = watch(ctx.new_page())
+    dash.goto("/leader/")
+    dash.wait_for_function("window.__charts === 6", timeout=TIMEOUT)
+    dash.locator("[data-chart] canvas").first.hover()  # an ECharts tooltip (inline styles)
+    dash.goto("/leader/wall/")
+    live(dash)
+    dash.goto("/api/v1/docs")
+    expect(dash.locator(".swagger-ui").first).to_be_visible()
+    ctx.close()
+    inbox_ctx = context(browser, base)
+    inbox = watch(livetest.login(inbox_ctx, base, "liaison1"))
+    inbox.goto("/inbox/")
+    live(inbox)
+    inbox.click("#big-toggle")  # the inline script's switch, then app.js
+    expect(inbox.locator("html")).to_have_class("big")
+    inbox.reload()
+    expect(inbox.locator("html")).to_have_class("big")  # the nonce'd inline script ran
+    inbox_ctx.close()
+    assert not refused, refused

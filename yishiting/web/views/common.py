@@ -23,7 +23,12 @@ from yishiting.orgs.models import Category, Department, Membership, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
 from yishiting.requests.models import Attachment, Event, Request
-from yishiting.requests.queries import get_request, sees_personal_data, voice_of
+from yishiting.requests.queries import (
+    get_request,
+    sees_internal_notes,
+    sees_personal_data,
+    voice_of,
+)
 from yishiting.requests.states import (
     PART_OPEN,
     PENDING_LABELS,
@@ -148,7 +153,7 @@ def panel_context(req: Request, who: Actor | None) -> dict[str, Any]:
     full = sees_personal_data(who, req)
     events = Event.objects.filter(request=req).select_related("actor").order_by("seq")
     events = events.prefetch_related(Prefetch("attachments", Attachment.objects.order_by("id")))
-    if not full:
+    if not sees_internal_notes(who, req):
         events = events.filter(public=True)
     names = () if full else reporter_names(req)
     timeline = [event_out(e, full, names) for e in events]
@@ -304,7 +309,7 @@ def photo(request: HttpRequest, attachment_id: int) -> FileResponse:
     a = Attachment.objects.select_related("event").filter(pk=attachment_id).first()
     if a is None:
         raise Http404("no such photo")
-    if not a.event.public and not sees_personal_data(actor_of(request), get_request(a.request_id)):
+    if not a.event.public and not sees_internal_notes(actor_of(request), get_request(a.request_id)):
         raise Http404("no such photo")
     return FileResponse(a.file.open("rb"), content_type=a.content_type)
 

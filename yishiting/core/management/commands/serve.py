@@ -10,6 +10,15 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from yishiting.core.background import Background
 
 
+def secret_key_problem(key: str) -> str:
+    """What is wrong with a secret key for production, or "" when nothing is."""
+    if not key or key == settings.DEFAULT_SECRET_KEY:
+        return "the default (or an empty) secret key"
+    if key.startswith("django-insecure") or len(key) < 32 or len(set(key)) < 8:
+        return "a weak secret key (under 32 characters, or Django's insecure sample)"
+    return ""
+
+
 def serve(host: str, port: int, *, worker: bool = True) -> None:
     """Serve until interrupted; the worker runs in threads beside the server."""
     import uvicorn
@@ -39,10 +48,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if not settings.DEBUG and settings.SECRET_KEY == settings.DEFAULT_SECRET_KEY:
+        problem = secret_key_problem(settings.SECRET_KEY)
+        if not settings.DEBUG and problem:
             raise CommandError(
-                "refusing to serve with DEBUG off and the default secret key: "
-                "set YISHITING_SECRET_KEY"
+                f"refusing to serve with DEBUG off and {problem}: set YISHITING_SECRET_KEY to "
+                "a long random value, e.g. "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
             )
         self.stdout.write(f"serving on http://{options['host']}:{options['port']}/")
         serve(options["host"], options["port"], worker=not options["no_worker"])
