@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Query, Schema, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader, django_auth
@@ -502,14 +503,14 @@ def request_verb(request: HttpRequest, request_id: int, verb: str) -> dict[str, 
     try:
         v = Verb(verb)
     except ValueError:
-        raise NotFoundError(f"no verb {verb!r}") from None
+        raise NotFoundError(_("没有“%(verb)s”这项操作") % {"verb": verb}) from None
     action = actions.VERB_ACTIONS.get(v)
     if action is None:
         raise ForbiddenError(f"{verb} is done by the system, not through the API")
     body, photos = _verb_payload(request)
     seen = actions.load_request(request_id)
     if body.version is not None and body.version != seen.version:
-        raise ConflictError(f"request {request_id} changed since you saw it; reload it")
+        raise ConflictError(_("诉求 %(id)s 已被他人修改，请刷新后再试") % {"id": request_id})
     req = run_verb(v, seen, who, body, photos)
     return request_out(req, who, now=timezone.now())
 

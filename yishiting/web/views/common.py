@@ -281,13 +281,13 @@ def act(request: HttpRequest, request_id: int, verb: str) -> HttpResponse:
         try:
             v = Verb(verb)
         except ValueError:
-            raise NotFoundError(f"no verb {verb!r}") from None
+            raise NotFoundError(_("没有“%(verb)s”这项操作") % {"verb": verb}) from None
         if v not in VERB_FIELDS:
-            raise NotFoundError(f"no verb {verb!r}")
+            raise NotFoundError(_("没有“%(verb)s”这项操作") % {"verb": verb})
         body = verb_body(request.POST)
         seen = actions.load_request(request_id)
         if body.version is not None and body.version != seen.version:
-            raise ConflictError(f"request {request_id} changed since you saw it; reload it")
+            raise ConflictError(_("诉求 %(id)s 已被他人修改，请刷新后再试") % {"id": request_id})
         req = run_verb(v, seen, who, body, request.FILES.getlist("photos"))
     except ActionError as exc:
         return error_response(request, exc)
