@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "yishiting.ledger",
     "yishiting.notify",
     "yishiting.web",
+    "yishiting.deliberation",
 ]
 
 MIDDLEWARE = [
