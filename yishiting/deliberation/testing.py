@@ -37,7 +37,10 @@ def fill(
     prefix = prefix or f"{hall.code}-"
     out = Register()
     homes = Household.objects.bulk_create(
-        [Household(hall=hall, number=f"{i + 1:04d}", head=f"户主{i + 1}") for i in range(households)]
+        [
+            Household(hall=hall, number=f"{i + 1:04d}", head=f"户主{i + 1}")
+            for i in range(households)
+        ]
     )
     out.households = list(Household.objects.filter(hall=hall).order_by("number"))
     del homes
