@@ -4,6 +4,7 @@ always equals a recount from the ballots."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections import Counter
 from datetime import datetime, timedelta
@@ -99,10 +100,9 @@ def test_nobody_counts_twice_and_totals_equal_a_recount(
     actions.do_notify(m.pk, actor=liaison, now=NOW)
     m = actions.do_open(m.pk, actor=liaison, now=NOW + timedelta(days=10))
     for step in steps:
-        try:
+        # A refused step may leave nothing half-done behind: checked below.
+        with contextlib.suppress(ActionError):
             _apply(m, county, village, step)
-        except ActionError:
-            pass  # refused: and (checked below) nothing half-done was left behind
 
     rows = list(Attendance.objects.filter(meeting=m))
     persons = [a.resident_id for a in rows if not a.proxy]
