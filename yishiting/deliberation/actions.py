@@ -1518,9 +1518,9 @@ def do_record_step(
     if expected is None:
         raise IllegalTransitionError("all six steps are recorded")
     if step != expected:
-        names = dict(states.STEPS)
+        label = dict(states.STEPS)
         raise IllegalTransitionError(
-            f"out of order: next is {names[expected]} ({expected}), not {names[step]}"
+            f"out of order: next is {label[expected]} ({expected}), not {label[step]}"
         )
     if done and held_on < done[-1].held_on:
         raise IllegalTransitionError(f"held_on: before the previous step ({done[-1].held_on})")

@@ -159,17 +159,23 @@ def body_out(b: Body) -> dict[str, Any]:
 
 @router.get("/bodies", response={200: list[BodyOut], **READ_ERRORS})
 def bodies(
-    request: HttpRequest, body: str | None = None, on: date | None = None
+    request: HttpRequest, body: str | None = None, on: str | None = None
 ) -> list[dict[str, Any]]:
-    """Every dated rule row (or, with `on`, the rows in force on that date), by body."""
+    """Every dated rule row (or, with `on` = YYYY-MM-DD, the rows in force on that date)."""
+    day = None
+    if on:
+        try:
+            day = date.fromisoformat(on)
+        except ValueError:
+            raise InvalidError("on: a date, YYYY-MM-DD") from None
     qs = Body.objects.all()
     if body:
         qs = qs.filter(kind=body)
     rows = list(qs)
-    if on is not None:
+    if day is not None:
         current: dict[str, Body] = {}
         for row in sorted(rows, key=lambda r: r.effective_from):
-            if row.effective_from <= on:
+            if row.effective_from <= day:
                 current[row.kind] = row
         rows = list(current.values())
     return [body_out(b) for b in rows]
@@ -328,7 +334,8 @@ def topics(
 def topic_suggestions(request: HttpRequest, hall: str) -> list[dict[str, Any]]:
     """Suggested topics: 3 or more similar requests of the hall within 30 days."""
     h = _hall_filter(hall)
-    assert h is not None
+    if h is None:
+        raise InvalidError("hall: required")
     return actions.suggestions(h, timezone.now())
 
 
@@ -923,8 +930,11 @@ class MatterIn(Schema):
     topic: int | None = None
 
 
+STEP_ENUM: list[Any] = list(states.STEP_CODES)
+
+
 class StepIn(Schema):
-    step: str = Field(max_length=24, json_schema_extra={"enum": states.STEP_CODES})
+    step: str = Field(max_length=24, json_schema_extra={"enum": STEP_ENUM})
     held_on: date
     attendance: int = Field(ge=0, le=1_000_000)
     signatures: list[str] = Field(max_length=5000)

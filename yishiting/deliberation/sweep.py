@@ -18,12 +18,11 @@ from yishiting.deliberation.models import Meeting, Project
 def run_pass(now: datetime, limit: int = 200) -> int:
     """Act on every deliberation clock due by `now`; returns how many were acted on."""
     acted = 0
-    for model in (Meeting, Project):
-        rows = list(
-            model.objects.filter(next_due_at__lte=now)  # type: ignore[attr-defined]
-            .select_related("hall")
-            .order_by("next_due_at")[:limit]
-        )
-        for row in rows:
+    rows: list[Meeting | Project] = [
+        *Meeting.objects.filter(next_due_at__lte=now).select_related("hall")[:limit],
+        *Project.objects.filter(next_due_at__lte=now).select_related("hall")[:limit],
+    ]
+    for row in sorted(rows, key=lambda r: r.next_due_at or now):
+        if row.next_due_at is not None:
             acted += actions.do_late(row, due_at=row.next_due_at, now=now)
     return acted

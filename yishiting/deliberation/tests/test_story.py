@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from yishiting.api.models import ApiToken
 from yishiting.deliberation.models import Meeting
-from yishiting.deliberation.testing import Register, fill
+from yishiting.deliberation.testing import fill
 from yishiting.notify.models import Notification
 from yishiting.orgs.models import Hall, HallKind, Membership, Role, User
 from yishiting.requests import sweep
