@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "yishiting.ledger",
     "yishiting.notify",
     "yishiting.web",
+    "yishiting.deliberation",
 ]
 
 MIDDLEWARE = [

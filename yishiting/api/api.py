@@ -689,3 +689,8 @@ def revoke_token(request: HttpRequest, token_id: int) -> dict[str, Any]:
 from yishiting.stats.api import router as stats_router  # noqa: E402
 
 api.add_router("/stats", stats_router)
+
+# --- deliberation (§9) ----------------------------------------------------------------------
+from yishiting.deliberation.api import router as deliberation_router  # noqa: E402
+
+api.add_router("", deliberation_router)

@@ -15,6 +15,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from yishiting.core.errors import ActionError
+from yishiting.deliberation import sweep as deliberation_sweep
 from yishiting.requests import actions
 from yishiting.requests.models import Request
 from yishiting.requests.states import CLOCKS_BY_STATE, OPEN, State
@@ -93,6 +94,7 @@ def run_pass(now: datetime | None = None, limit: int = 200) -> tuple[int, int]:
                 break
             acted += outcome == "acted"
             warned += outcome == "warned"
+    acted += deliberation_sweep.run_pass(now, limit)  # convene and publicity clocks (§9)
     return acted, warned
 
 
