@@ -75,6 +75,38 @@ class _View:
         return self.coef[:, idx] @ w
 
 
+@dataclass
+class _Linear:
+    """A fitted multi-class linear model: one weight row and intercept per class."""
+
+    classes: list[str]
+    coef: np.ndarray  # classes x features
+    intercept: np.ndarray
+
+    @classmethod
+    def of(cls, svm: LinearSVC) -> _Linear:
+        """The weights of a fitted SVM, one row per class also when there are two classes."""
+        coef, intercept = svm.coef_, svm.intercept_
+        if coef.shape[0] == 1:  # two classes: sklearn keeps the second class's side only
+            coef = np.vstack([-coef, coef])
+            intercept = np.r_[-intercept, intercept]
+        return cls([str(c) for c in svm.classes_], coef, intercept)
+
+    def decision_function(self, x: sp.spmatrix) -> np.ndarray:
+        """Class scores of the rows of x."""
+        return np.asarray(x @ self.coef.T) + self.intercept
+
+
+def _stratified_sample(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """Row indices: `fraction` of each label's rows (at least one), drawn without replacement."""
+    picked = []
+    for label in np.unique(y):
+        rows = np.flatnonzero(y == label)
+        k = max(1, round(fraction * rows.size))
+        picked.append(rng.choice(rows, k, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
 def _compile(vectorizer: TfidfVectorizer, coef: np.ndarray) -> _View:
     return _View(
         vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
@@ -98,14 +130,35 @@ class _LinearTextModel:
         # Set by `train` (or by whoever trained it); None means "never automatic".
         self.threshold: float | None = None
         # Kept only when fitted with keep_sklearn=True (tests compare the two scorers).
-        self.sklearn: tuple[list[TfidfVectorizer], LinearSVC] | None = None
+        self.sklearn: tuple[list[TfidfVectorizer], _Linear] | None = None
 
     def _documents(self, titles: Sequence[str], texts: Sequence[str]) -> list[list[str]]:
         """One list of documents per view."""
         raise NotImplementedError
 
+    # Bagging: average the weights of `bags` SVMs, each fitted on a stratified `bag_fraction`
+    # of the messages. The average is one linear model again, so scoring costs the same.
+    bags: int = 1
+    bag_fraction: float = 1.0
+    seed: int = 0
+
     def _svm(self) -> LinearSVC:
         return LinearSVC()
+
+    def _fit_linear(self, x: sp.csr_matrix, y: np.ndarray) -> _Linear:
+        """The (possibly bagged) linear SVM's weights for features x and labels y."""
+        if self.bags <= 1:
+            return _Linear.of(self._svm().fit(x, y))
+        rng = np.random.default_rng(self.seed)
+        members = []
+        for _ in range(self.bags):
+            rows = _stratified_sample(y, self.bag_fraction, rng)
+            members.append(_Linear.of(self._svm().fit(x[rows], y[rows])))
+        return _Linear(
+            members[0].classes,
+            np.mean([m.coef for m in members], axis=0),
+            np.mean([m.intercept for m in members], axis=0),
+        )
 
     def fit(
         self,
@@ -121,20 +174,16 @@ class _LinearTextModel:
         docs = self._documents(titles, texts)
         vectorizers = [_char_tfidf(m) for m in self.min_df]
         x = sp.hstack([v.fit_transform(d) for v, d in zip(vectorizers, docs, strict=True)])
-        svm = self._svm().fit(x.tocsr(), list(labels))
-        coef = svm.coef_
-        intercept = svm.intercept_
-        if coef.shape[0] == 1:  # two classes: sklearn keeps the second class's side only
-            coef = np.vstack([-coef, coef])
-            intercept = np.r_[-intercept, intercept]
-        self.classes = [str(c) for c in svm.classes_]
-        self.intercept = intercept.astype(np.float32)
+        linear = self._fit_linear(x.tocsr(), np.asarray(labels))
+        coef = linear.coef
+        self.classes = linear.classes
+        self.intercept = linear.intercept.astype(np.float32)
         self.views, offset = [], 0
         for v in vectorizers:
             width = len(v.vocabulary_)
             self.views.append(_compile(v, coef[:, offset : offset + width]))
             offset += width
-        self.sklearn = (vectorizers, svm) if keep_sklearn else None
+        self.sklearn = (vectorizers, linear) if keep_sklearn else None
         return self
 
     def scores(self, titles: Sequence[str], texts: Sequence[str]) -> np.ndarray:
@@ -185,7 +234,8 @@ class RoutingClassifier(_LinearTextModel):
     def _svm(self) -> LinearSVC:
         # Balanced: the small classes (交通运输 here) otherwise lose recall to the big ones,
         # and macro-F1 weighs every class alike.
-        return LinearSVC(class_weight="balanced")
+        # random_state: liblinear shuffles its coordinates; fixed, a retrain is reproducible.
+        return LinearSVC(class_weight="balanced", random_state=0)
 
 
 class BaselineClassifier(_LinearTextModel):
@@ -223,11 +273,44 @@ def _fold(
     labels: np.ndarray,
     train: np.ndarray,
     test: np.ndarray,
-) -> tuple[np.ndarray, list[Prediction]]:
+) -> tuple[np.ndarray, list[Prediction], _LinearTextModel]:
     model = factory().fit(
         [titles[i] for i in train], [texts[i] for i in train], list(labels[train])
     )
-    return test, model.predict([titles[i] for i in test], [texts[i] for i in test])
+    return test, model.predict([titles[i] for i in test], [texts[i] for i in test]), model
+
+
+def _out_of_fold(
+    factory: Factory,
+    titles: Sequence[str],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    folds: int,
+    seed: int,
+    n_jobs: int,
+    fit_all: bool,
+) -> tuple[list[Prediction], _LinearTextModel | None]:
+    """Out-of-fold predictions and, when `fit_all`, the model fitted on everything: all
+    fits go to the same worker pool, so the final fit runs beside the folds."""
+    y = np.asarray(labels)
+    smallest = min(np.unique(y, return_counts=True)[1])
+    folds = max(2, min(folds, int(smallest)))
+    splits = list(
+        StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    )
+    everything = np.arange(len(y))
+    if fit_all:  # the biggest job first, so it is not the one left running alone at the end
+        splits.insert(0, (everything, everything[:0]))
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fold)(factory, titles, texts, y, tr, te) for tr, te in splits
+    )
+    full = results.pop(0)[2] if fit_all else None
+    out: list[Prediction | None] = [None] * len(y)
+    for test, predictions, _ in results:
+        for i, p in zip(test, predictions, strict=True):
+            out[i] = p
+    return [p for p in out if p is not None], full
 
 
 def cross_validate(
@@ -241,18 +324,10 @@ def cross_validate(
     n_jobs: int = 1,
 ) -> list[Prediction]:
     """Out-of-fold predictions for every training message (stratified k-fold)."""
-    y = np.asarray(labels)
-    smallest = min(np.unique(y, return_counts=True)[1])
-    folds = max(2, min(folds, int(smallest)))
-    splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fold)(factory, titles, texts, y, tr, te) for tr, te in splits
+    oof, _ = _out_of_fold(
+        factory, titles, texts, labels, folds=folds, seed=seed, n_jobs=n_jobs, fit_all=False
     )
-    out: list[Prediction | None] = [None] * len(y)
-    for test, predictions in results:
-        for i, p in zip(test, predictions, strict=True):
-            out[i] = p
-    return [p for p in out if p is not None]
+    return oof
 
 
 @dataclass
@@ -276,8 +351,10 @@ def train(
 ) -> Trained:
     """Fit on everything; set the threshold from out-of-fold predictions on the same data."""
     started = time.perf_counter()
-    oof = cross_validate(factory, titles, texts, labels, folds=folds, n_jobs=n_jobs)
+    oof, model = _out_of_fold(
+        factory, titles, texts, labels, folds=folds, seed=0, n_jobs=n_jobs, fit_all=True
+    )
+    assert model is not None
     correct = [p.label == y for p, y in zip(oof, labels, strict=True)]
-    model = factory().fit(titles, texts, labels)
     model.threshold = threshold_for_precision([p.confidence for p in oof], correct, precision)
     return Trained(model, time.perf_counter() - started, oof)
