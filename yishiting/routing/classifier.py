@@ -97,16 +97,6 @@ class _Linear:
         return np.asarray(x @ self.coef.T) + self.intercept
 
 
-def _stratified_sample(y: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
-    """Row indices: `fraction` of each label's rows (at least one), drawn without replacement."""
-    picked = []
-    for label in np.unique(y):
-        rows = np.flatnonzero(y == label)
-        k = max(1, round(fraction * rows.size))
-        picked.append(rng.choice(rows, k, replace=False))
-    return np.sort(np.concatenate(picked))
-
-
 def _compile(vectorizer: TfidfVectorizer, coef: np.ndarray) -> _View:
     return _View(
         vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
@@ -136,29 +126,8 @@ class _LinearTextModel:
         """One list of documents per view."""
         raise NotImplementedError
 
-    # Bagging: average the weights of `bags` SVMs, each fitted on a stratified `bag_fraction`
-    # of the messages. The average is one linear model again, so scoring costs the same.
-    bags: int = 1
-    bag_fraction: float = 1.0
-    seed: int = 0
-
     def _svm(self) -> LinearSVC:
         return LinearSVC()
-
-    def _fit_linear(self, x: sp.csr_matrix, y: np.ndarray) -> _Linear:
-        """The (possibly bagged) linear SVM's weights for features x and labels y."""
-        if self.bags <= 1:
-            return _Linear.of(self._svm().fit(x, y))
-        rng = np.random.default_rng(self.seed)
-        members = []
-        for _ in range(self.bags):
-            rows = _stratified_sample(y, self.bag_fraction, rng)
-            members.append(_Linear.of(self._svm().fit(x[rows], y[rows])))
-        return _Linear(
-            members[0].classes,
-            np.mean([m.coef for m in members], axis=0),
-            np.mean([m.intercept for m in members], axis=0),
-        )
 
     def fit(
         self,
@@ -174,7 +143,7 @@ class _LinearTextModel:
         docs = self._documents(titles, texts)
         vectorizers = [_char_tfidf(m) for m in self.min_df]
         x = sp.hstack([v.fit_transform(d) for v, d in zip(vectorizers, docs, strict=True)])
-        linear = self._fit_linear(x.tocsr(), np.asarray(labels))
+        linear = _Linear.of(self._svm().fit(x.tocsr(), list(labels)))
         coef = linear.coef
         self.classes = linear.classes
         self.intercept = linear.intercept.astype(np.float32)

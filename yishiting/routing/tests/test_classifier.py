@@ -13,7 +13,6 @@ from yishiting.routing.classifier import (
     BaselineClassifier,
     RoutingClassifier,
     _Linear,
-    _stratified_sample,
     cross_validate,
     threshold_for_precision,
     train,
@@ -71,39 +70,6 @@ def test_two_class_weights_match_sklearn() -> None:
     assert linear.classes == ["a", "b"]
     assert np.allclose(linear.decision_function(x)[:, 1], svm.decision_function(x))
     assert np.allclose(linear.decision_function(x)[:, 0], -svm.decision_function(x))
-
-
-def test_bagged_weights_are_the_members_mean() -> None:
-    """Bagging leaves one linear model: its scores are the mean of the members' scores."""
-    titles, texts, labels = small()
-
-    class Bagged(RoutingClassifier):
-        bags, bag_fraction = 3, 0.75
-
-    model = Bagged().fit(titles, texts, labels, keep_sklearn=True)
-    vectorizers, linear = model.sklearn
-    docs = model._documents(titles, texts)
-    x = sp.hstack([v.transform(d) for v, d in zip(vectorizers, docs, strict=True)]).tocsr()
-    y = np.asarray(labels)
-    rng = np.random.default_rng(model.seed)
-    members = []
-    for _ in range(3):
-        rows = _stratified_sample(y, 0.75, rng)
-        members.append(model._svm().fit(x[rows], y[rows]).decision_function(x))
-    # Two classes: sklearn's one column is the second class's score.
-    assert np.allclose(linear.decision_function(x)[:, 1], np.mean(members, axis=0), atol=1e-5)
-    assert np.allclose(model.scores(titles, texts), linear.decision_function(x), atol=1e-5)
-    # Same data, same seed: the same model.
-    again = Bagged().fit(titles, texts, labels)
-    assert np.array_equal(again.scores(titles, texts), model.scores(titles, texts))
-
-
-def test_stratified_sample_keeps_every_label() -> None:
-    y = np.array(["a"] * 10 + ["b"] * 3 + ["c"])
-    rows = _stratified_sample(y, 0.7, np.random.default_rng(0))
-    assert len(set(rows)) == len(rows)
-    picked = list(y[rows])
-    assert (picked.count("a"), picked.count("b"), picked.count("c")) == (7, 2, 1)
 
 
 def test_learns_and_is_surer_of_the_clear_case() -> None:
