@@ -141,3 +141,13 @@ def test_train_sets_a_threshold_that_holds_on_unseen_messages(
     assert len(auto) > 0.3 * len(held)
     precision = np.mean([p.label == r["label"] for p, r in auto])
     assert precision > 0.93  # 97% is the target; 300 messages leave room for chance
+
+
+def test_words_and_their_pairs_from_the_text_start() -> None:
+    from yishiting.routing.text import words
+
+    grams = words("小区路灯不亮，请 修理")
+    assert "小区" in grams and "修理" in grams
+    assert "请 修理" in grams  # neighbours pair up, across the dropped space
+    assert all(g.strip() == g and g for g in grams)  # no blank tokens
+    assert words("路灯" * 10 + "污水", limit=20) == words("路灯" * 10)  # only the start counts
