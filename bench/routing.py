@@ -9,7 +9,8 @@
    (default 1,000,000) requests stored in a throw-away SQLite database, against the naive
    alternative (fingerprinting every open request of the neighbourhood's window on the fly).
 
-BENCH_ROUTING_PARTS picks parts (default "cv,hotspots,duplicates"). The data folder is
+BENCH_ROUTING_PARTS picks parts (default "cv,hotspots,duplicates"), BENCH_ROUTING_MODELS the
+models of part 1 (default "ours,baseline"). The data folder is
 ../shared/data beside the repository (BENCH_DATA to override); parts needing it are skipped
 with a message when it is missing.
 """
@@ -47,7 +48,9 @@ def cross_validated(folds: int = 5, seeds: tuple[int, ...] = (0,)) -> dict[str, 
     rows = read_csv(DATA / "routing" / "train.csv")
     y = np.array([r.label for r in rows])
     out: dict[str, dict[str, float]] = {}
-    for name, factory in (("ours", RoutingClassifier), ("baseline", BaselineClassifier)):
+    wanted = os.environ.get("BENCH_ROUTING_MODELS", "ours,baseline").split(",")
+    models = (("ours", RoutingClassifier), ("baseline", BaselineClassifier))
+    for name, factory in [(n, f) for n, f in models if n in wanted]:
         per_seed: list[list[dict[str, float]]] = []
         for seed in seeds:
             split = StratifiedKFold(folds, shuffle=True, random_state=seed).split(
@@ -316,7 +319,7 @@ def main() -> None:
         for k in keys:
             cells = []
             for name in ("ours", "baseline"):
-                value, sd = cv[name].get(k, float("nan")), cv[name].get(f"{k}_sd")
+                value, sd = cv.get(name, {}).get(k, float("nan")), cv.get(name, {}).get(f"{k}_sd")
                 cells.append(f"{value:.4f}" + (f" ± {sd:.4f}" if sd is not None else ""))
             print(f"{k:>32} {cells[0]:>16} {cells[1]:>16}")
     if "hotspots" in parts and have_data:

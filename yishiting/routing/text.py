@@ -14,9 +14,10 @@ _DIGITS = re.compile(r"\d")
 _SPACE = re.compile(r"\s+")
 # How long a title is taken to be when a message has none (the start of its text stands in).
 PSEUDO_TITLE_CHARS = 25
-# Words are cut from the start of a text only: segmentation costs ~2 µs a character, and the
-# start says what the message is about (the whole of a 5,000-character one would take 10 ms).
-WORD_CHARS = 300
+# Words are cut from the first 1,000 characters only (nine messages in ten are shorter):
+# segmentation costs ~2 µs a character, so this bounds it at ~2 ms. Measured (5-fold CV x 2
+# seeds): the first 300 characters gain less (macro-F1 +0.002), the whole text no more.
+WORD_CHARS = 1000
 
 
 def normalise(text: str) -> str:
