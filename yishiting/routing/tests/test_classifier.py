@@ -151,3 +151,16 @@ def test_words_and_their_pairs_from_the_text_start() -> None:
     assert "请 修理" in grams  # neighbours pair up, across the dropped space
     assert all(g.strip() == g and g for g in grams)  # no blank tokens
     assert words("路灯" * 10 + "污水", limit=20) == words("路灯" * 10)  # only the start counts
+
+
+def test_a_model_stored_before_word_views_still_scores() -> None:
+    """Models pickled before views had a kind have character views only: they load as such."""
+    import pickle
+
+    titles, texts, labels = small()
+    model = BaselineClassifier().fit(titles, texts, labels)
+    expected = model.scores(["路灯坏了"], [""])
+    del model.views[0].__dict__["kind"]  # what unpickling an older model gives
+    old = pickle.loads(pickle.dumps(model))
+    assert old.views[0].kind == "char"
+    assert np.array_equal(old.scores(["路灯坏了"], [""]), expected)
