@@ -1,14 +1,16 @@
 """Routing benchmarks (issue 6), each against its baseline in the same run:
 
-1. Category suggestion: 5-fold cross-validation on ../shared/data/routing/train.csv (the
-   threshold of each fold chosen by an inner cross-validation on that fold's training part
-   only), ours beside the baseline (character 1–3-gram TF-IDF + linear SVM).
+1. Category suggestion: 5-fold cross-validation on ../shared/data/routing/train.csv, repeated
+   with the seeds of BENCH_ROUTING_SEEDS (default "0,1"; the threshold of each fold chosen by
+   an inner cross-validation on that fold's training part only), ours beside the baseline
+   (character 1–3-gram TF-IDF + linear SVM), mean ± sd over the repeats.
 2. Hotspots: the top 10 of ../shared/data/hotspots/messages.csv with message counts.
 3. Duplicate lookup: p50/p99 of `similar_open_requests` with BENCH_ROUTING_REQUESTS
    (default 1,000,000) requests stored in a throw-away SQLite database, against the naive
    alternative (fingerprinting every open request of the neighbourhood's window on the fly).
 
-BENCH_ROUTING_PARTS picks parts (default "cv,hotspots,duplicates"). The data folder is
+BENCH_ROUTING_PARTS picks parts (default "cv,hotspots,duplicates"), BENCH_ROUTING_MODELS the
+models of part 1 (default "ours,baseline"). The data folder is
 ../shared/data beside the repository (BENCH_DATA to override); parts needing it are skipped
 with a message when it is missing.
 """
@@ -33,9 +35,10 @@ def _p(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def cross_validated(folds: int = 5) -> dict[str, dict[str, float]]:
-    """Outer k-fold on train.csv: each fold trains (with its own inner-CV threshold) on the
-    rest and is scored like `routing-eval` scores a test file."""
+def cross_validated(folds: int = 5, seeds: tuple[int, ...] = (0,)) -> dict[str, dict[str, float]]:
+    """Repeated outer k-fold on train.csv: each fold trains (with its own inner-CV threshold) on
+    the rest and is scored like `routing-eval` scores a test file. Per key: the mean over all
+    folds of all repeats, and `<key>_sd`, the spread of the repeats' means."""
     import numpy as np
     from sklearn.model_selection import StratifiedKFold
 
@@ -45,20 +48,34 @@ def cross_validated(folds: int = 5) -> dict[str, dict[str, float]]:
     rows = read_csv(DATA / "routing" / "train.csv")
     y = np.array([r.label for r in rows])
     out: dict[str, dict[str, float]] = {}
-    for name, factory in (("ours", RoutingClassifier), ("baseline", BaselineClassifier)):
-        per_fold = []
-        split = StratifiedKFold(folds, shuffle=True, random_state=0).split(np.zeros(len(y)), y)
-        for train_idx, test_idx in split:
-            per_fold.append(
-                evaluate(factory, [rows[i] for i in train_idx], [rows[i] for i in test_idx])
+    wanted = os.environ.get("BENCH_ROUTING_MODELS", "ours,baseline").split(",")
+    models = (("ours", RoutingClassifier), ("baseline", BaselineClassifier))
+    for name, factory in [(n, f) for n, f in models if n in wanted]:
+        per_seed: list[list[dict[str, float]]] = []
+        for seed in seeds:
+            split = StratifiedKFold(folds, shuffle=True, random_state=seed).split(
+                np.zeros(len(y)), y
             )
-        out[name] = {
-            key: float(np.mean([f[key] for f in per_fold]))
-            for key in per_fold[0]
-            if all(isinstance(f[key], int | float) for f in per_fold)
-        }
-        out[name]["p99_ms_per_message_worst_fold"] = max(f["p99_ms_per_message"] for f in per_fold)
-        out[name]["train_seconds_worst_fold"] = max(f["train_seconds"] for f in per_fold)
+            per_seed.append(
+                [
+                    evaluate(factory, [rows[i] for i in tr], [rows[i] for i in te])
+                    for tr, te in split
+                ]
+            )
+            print(f"  {name}, seed {seed}: done", file=sys.stderr, flush=True)
+        every = [f for fs in per_seed for f in fs]
+        figures: dict[str, float] = {}
+        for key in every[0]:
+            if not all(isinstance(f[key], int | float) for f in every):
+                continue
+            figures[key] = float(np.mean([f[key] for f in every]))
+            figures[f"{key}_sd"] = float(np.std([np.mean([f[key] for f in fs]) for fs in per_seed]))
+        figures["p99_ms_per_message_worst_fold"] = max(f["p99_ms_per_message"] for f in every)
+        figures["p99_cpu_ms_per_message_worst_fold"] = max(
+            f["p99_cpu_ms_per_message"] for f in every
+        )
+        figures["train_seconds_worst_fold"] = max(f["train_seconds"] for f in every)
+        out[name] = figures
     return out
 
 
@@ -282,8 +299,12 @@ def main() -> None:
         import django
 
         django.setup()
-        cv = cross_validated()
-        print("\nCategory suggestion, 5-fold CV on routing/train.csv (fold means)")
+        seeds = tuple(int(x) for x in os.environ.get("BENCH_ROUTING_SEEDS", "0,1").split(","))
+        cv = cross_validated(seeds=seeds)
+        print(
+            f"\nCategory suggestion, 5-fold CV x {len(seeds)} seeds on routing/train.csv "
+            "(mean ± sd of the repeats)"
+        )
         keys = [
             "macro_f1",
             "accuracy",
@@ -291,12 +312,16 @@ def main() -> None:
             "auto_precision",
             "threshold",
             "p99_ms_per_message_worst_fold",
+            "p99_cpu_ms_per_message_worst_fold",
             "train_seconds_worst_fold",
         ]
-        print(f"{'':>32} {'ours':>9} {'baseline':>9}")
+        print(f"{'':>32} {'ours':>16} {'baseline':>16}")
         for k in keys:
-            ours, base = cv["ours"].get(k, float("nan")), cv["baseline"].get(k, float("nan"))
-            print(f"{k:>32} {ours:>9.4f} {base:>9.4f}")
+            cells = []
+            for name in ("ours", "baseline"):
+                value, sd = cv.get(name, {}).get(k, float("nan")), cv.get(name, {}).get(f"{k}_sd")
+                cells.append(f"{value:.4f}" + (f" ± {sd:.4f}" if sd is not None else ""))
+            print(f"{k:>32} {cells[0]:>16} {cells[1]:>16}")
     if "hotspots" in parts and have_data:
         print("\nHotspots, hotspots/messages.csv (top 10)")
         for i, s in enumerate(hotspots(), 1):

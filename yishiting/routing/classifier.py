@@ -28,7 +28,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import StratifiedKFold
 from sklearn.svm import LinearSVC
 
-from yishiting.routing.text import normalise, title_or_start
+from yishiting.routing.text import normalise, title_or_start, words
 
 # Automatic routing must be right at least this often (the issue's figure).
 TARGET_PRECISION = 0.97
@@ -42,7 +42,10 @@ class Prediction:
     confidence: float
 
 
-def _char_tfidf(min_df: int = 1) -> TfidfVectorizer:
+def _tfidf(kind: str, min_df: int = 1) -> TfidfVectorizer:
+    """A view's vectoriser: "char" 1–3-grams, or "word" 1–2-grams of the text's start."""
+    if kind == "word":
+        return TfidfVectorizer(analyzer=words, dtype=np.float32, min_df=min_df)
     return TfidfVectorizer(analyzer="char", ngram_range=(1, 3), dtype=np.float32, min_df=min_df)
 
 
@@ -62,11 +65,13 @@ class _View:
     vocabulary: dict[str, int]
     idf: np.ndarray
     coef: np.ndarray  # classes x vocabulary, float32
+    kind: str = "char"  # or "word"; models stored before words existed have char views only
 
     def scores(self, doc: str) -> np.ndarray:
         """This view's contribution to each class score: coef · l2-normalised tf-idf."""
+        grams = words(doc) if self.kind == "word" else _char_grams(doc)
         # map() and np.unique run in C: a 5,000-character message has 15,000 n-grams.
-        found = [j for j in map(self.vocabulary.get, _char_grams(doc)) if j is not None]
+        found = [j for j in map(self.vocabulary.get, grams) if j is not None]
         if not found:
             return np.zeros(self.coef.shape[0], dtype=np.float32)
         idx, counts = np.unique(np.array(found, dtype=np.int64), return_counts=True)
@@ -75,11 +80,34 @@ class _View:
         return self.coef[:, idx] @ w
 
 
-def _compile(vectorizer: TfidfVectorizer, coef: np.ndarray) -> _View:
+@dataclass
+class _Linear:
+    """A fitted multi-class linear model: one weight row and intercept per class."""
+
+    classes: list[str]
+    coef: np.ndarray  # classes x features
+    intercept: np.ndarray
+
+    @classmethod
+    def of(cls, svm: LinearSVC) -> _Linear:
+        """The weights of a fitted SVM, one row per class also when there are two classes."""
+        coef, intercept = svm.coef_, svm.intercept_
+        if coef.shape[0] == 1:  # two classes: sklearn keeps the second class's side only
+            coef = np.vstack([-coef, coef])
+            intercept = np.r_[-intercept, intercept]
+        return cls([str(c) for c in svm.classes_], coef, intercept)
+
+    def decision_function(self, x: sp.spmatrix) -> np.ndarray:
+        """Class scores of the rows of x."""
+        return np.asarray(x @ self.coef.T) + self.intercept
+
+
+def _compile(vectorizer: TfidfVectorizer, coef: np.ndarray, kind: str) -> _View:
     return _View(
         vocabulary={str(k): int(v) for k, v in vectorizer.vocabulary_.items()},
         idf=vectorizer.idf_.astype(np.float32),
         coef=np.ascontiguousarray(coef, dtype=np.float32),
+        kind=kind,
     )
 
 
@@ -88,7 +116,9 @@ class _LinearTextModel:
     compact scorer (vocabulary, idf and weights only) so that one message scores in well under
     a millisecond and the stored model stays small."""
 
-    # Per view: documents are built by `_documents`, vectorised with this min_df.
+    # Per view: documents are built by `_documents`, cut into grams of this kind ("char" or
+    # "word") and vectorised with this min_df.
+    kinds: tuple[str, ...] = ("char",)
     min_df: tuple[int, ...] = (1,)
 
     def __init__(self) -> None:
@@ -98,7 +128,7 @@ class _LinearTextModel:
         # Set by `train` (or by whoever trained it); None means "never automatic".
         self.threshold: float | None = None
         # Kept only when fitted with keep_sklearn=True (tests compare the two scorers).
-        self.sklearn: tuple[list[TfidfVectorizer], LinearSVC] | None = None
+        self.sklearn: tuple[list[TfidfVectorizer], _Linear] | None = None
 
     def _documents(self, titles: Sequence[str], texts: Sequence[str]) -> list[list[str]]:
         """One list of documents per view."""
@@ -119,22 +149,18 @@ class _LinearTextModel:
         if len(set(labels)) < 2:
             raise ValueError("training needs at least two different labels")
         docs = self._documents(titles, texts)
-        vectorizers = [_char_tfidf(m) for m in self.min_df]
+        vectorizers = [_tfidf(k, m) for k, m in zip(self.kinds, self.min_df, strict=True)]
         x = sp.hstack([v.fit_transform(d) for v, d in zip(vectorizers, docs, strict=True)])
-        svm = self._svm().fit(x.tocsr(), list(labels))
-        coef = svm.coef_
-        intercept = svm.intercept_
-        if coef.shape[0] == 1:  # two classes: sklearn keeps the second class's side only
-            coef = np.vstack([-coef, coef])
-            intercept = np.r_[-intercept, intercept]
-        self.classes = [str(c) for c in svm.classes_]
-        self.intercept = intercept.astype(np.float32)
+        linear = _Linear.of(self._svm().fit(x.tocsr(), list(labels)))
+        coef = linear.coef
+        self.classes = linear.classes
+        self.intercept = linear.intercept.astype(np.float32)
         self.views, offset = [], 0
-        for v in vectorizers:
+        for v, kind in zip(vectorizers, self.kinds, strict=True):
             width = len(v.vocabulary_)
-            self.views.append(_compile(v, coef[:, offset : offset + width]))
+            self.views.append(_compile(v, coef[:, offset : offset + width], kind))
             offset += width
-        self.sklearn = (vectorizers, svm) if keep_sklearn else None
+        self.sklearn = (vectorizers, linear) if keep_sklearn else None
         return self
 
     def scores(self, titles: Sequence[str], texts: Sequence[str]) -> np.ndarray:
@@ -173,19 +199,19 @@ class RoutingClassifier(_LinearTextModel):
     min_df=2 drops n-grams seen in one message only: a third of the size, slightly better
     cross-validated (measured: macro-F1 0.908 -> 0.909, automatic share 76% -> 79%)."""
 
-    min_df = (2, 2)
+    kinds = ("char", "char", "word")
+    min_df = (2, 2, 2)
 
     def _documents(self, titles: Sequence[str], texts: Sequence[str]) -> list[list[str]]:
         pairs = list(zip(titles, texts, strict=True))
-        return [
-            [normalise(f"{t} {x}") for t, x in pairs],
-            [normalise(title_or_start(t, x)) for t, x in pairs],
-        ]
+        whole = [normalise(f"{t} {x}") for t, x in pairs]
+        return [whole, [normalise(title_or_start(t, x)) for t, x in pairs], whole]
 
     def _svm(self) -> LinearSVC:
         # Balanced: the small classes (交通运输 here) otherwise lose recall to the big ones,
         # and macro-F1 weighs every class alike.
-        return LinearSVC(class_weight="balanced")
+        # random_state: liblinear shuffles its coordinates; fixed, a retrain is reproducible.
+        return LinearSVC(class_weight="balanced", random_state=0)
 
 
 class BaselineClassifier(_LinearTextModel):
@@ -223,11 +249,44 @@ def _fold(
     labels: np.ndarray,
     train: np.ndarray,
     test: np.ndarray,
-) -> tuple[np.ndarray, list[Prediction]]:
+) -> tuple[np.ndarray, list[Prediction], _LinearTextModel]:
     model = factory().fit(
         [titles[i] for i in train], [texts[i] for i in train], list(labels[train])
     )
-    return test, model.predict([titles[i] for i in test], [texts[i] for i in test])
+    return test, model.predict([titles[i] for i in test], [texts[i] for i in test]), model
+
+
+def _out_of_fold(
+    factory: Factory,
+    titles: Sequence[str],
+    texts: Sequence[str],
+    labels: Sequence[str],
+    *,
+    folds: int,
+    seed: int,
+    n_jobs: int,
+    fit_all: bool,
+) -> tuple[list[Prediction], _LinearTextModel | None]:
+    """Out-of-fold predictions and, when `fit_all`, the model fitted on everything: all
+    fits go to the same worker pool, so the final fit runs beside the folds."""
+    y = np.asarray(labels)
+    smallest = min(np.unique(y, return_counts=True)[1])
+    folds = max(2, min(folds, int(smallest)))
+    splits = list(
+        StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
+    )
+    everything = np.arange(len(y))
+    if fit_all:  # the biggest job first, so it is not the one left running alone at the end
+        splits.insert(0, (everything, everything[:0]))
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fold)(factory, titles, texts, y, tr, te) for tr, te in splits
+    )
+    full = results.pop(0)[2] if fit_all else None
+    out: list[Prediction | None] = [None] * len(y)
+    for test, predictions, _ in results:
+        for i, p in zip(test, predictions, strict=True):
+            out[i] = p
+    return [p for p in out if p is not None], full
 
 
 def cross_validate(
@@ -241,18 +300,10 @@ def cross_validate(
     n_jobs: int = 1,
 ) -> list[Prediction]:
     """Out-of-fold predictions for every training message (stratified k-fold)."""
-    y = np.asarray(labels)
-    smallest = min(np.unique(y, return_counts=True)[1])
-    folds = max(2, min(folds, int(smallest)))
-    splits = StratifiedKFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fold)(factory, titles, texts, y, tr, te) for tr, te in splits
+    oof, _ = _out_of_fold(
+        factory, titles, texts, labels, folds=folds, seed=seed, n_jobs=n_jobs, fit_all=False
     )
-    out: list[Prediction | None] = [None] * len(y)
-    for test, predictions in results:
-        for i, p in zip(test, predictions, strict=True):
-            out[i] = p
-    return [p for p in out if p is not None]
+    return oof
 
 
 @dataclass
@@ -276,8 +327,10 @@ def train(
 ) -> Trained:
     """Fit on everything; set the threshold from out-of-fold predictions on the same data."""
     started = time.perf_counter()
-    oof = cross_validate(factory, titles, texts, labels, folds=folds, n_jobs=n_jobs)
+    oof, model = _out_of_fold(
+        factory, titles, texts, labels, folds=folds, seed=0, n_jobs=n_jobs, fit_all=True
+    )
+    assert model is not None
     correct = [p.label == y for p, y in zip(oof, labels, strict=True)]
-    model = factory().fit(titles, texts, labels)
     model.threshold = threshold_for_precision([p.confidence for p in oof], correct, precision)
     return Trained(model, time.perf_counter() - started, oof)

@@ -7,10 +7,12 @@ import math
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.svm import LinearSVC
 
 from yishiting.routing.classifier import (
     BaselineClassifier,
     RoutingClassifier,
+    _Linear,
     cross_validate,
     threshold_for_precision,
     train,
@@ -51,13 +53,23 @@ def test_ties_go_in_or_out_together() -> None:
 def test_compact_scorer_matches_sklearn(factory: type) -> None:
     titles, texts, labels = small()
     model = factory().fit(titles, texts, labels, keep_sklearn=True)
-    vectorizers, svm = model.sklearn
+    vectorizers, linear = model.sklearn
     docs = model._documents(["路灯 不亮了"], ["门口路灯坏了，污水也冒出来"])
     x = sp.hstack([v.transform(d) for v, d in zip(vectorizers, docs, strict=True)])
-    expected = svm.decision_function(x)
+    expected = linear.decision_function(x)
     got = model.scores(["路灯 不亮了"], ["门口路灯坏了，污水也冒出来"])
-    assert np.allclose(got[:, 1], expected, atol=1e-5)
-    assert np.allclose(got[:, 0], -expected, atol=1e-5)
+    assert np.allclose(got, expected, atol=1e-5)
+    assert np.allclose(got[:, 0], -got[:, 1], atol=1e-5)  # two classes: one boundary
+
+
+def test_two_class_weights_match_sklearn() -> None:
+    """sklearn keeps one boundary for two classes; `_Linear` gives each class its row."""
+    x = sp.csr_matrix(np.array([[1.0, 0.0], [0.9, 0.2], [0.0, 1.0], [0.1, 0.8]]))
+    svm = LinearSVC(random_state=0).fit(x, ["a", "a", "b", "b"])
+    linear = _Linear.of(svm)
+    assert linear.classes == ["a", "b"]
+    assert np.allclose(linear.decision_function(x)[:, 1], svm.decision_function(x))
+    assert np.allclose(linear.decision_function(x)[:, 0], -svm.decision_function(x))
 
 
 def test_learns_and_is_surer_of_the_clear_case() -> None:
@@ -129,3 +141,26 @@ def test_train_sets_a_threshold_that_holds_on_unseen_messages(
     assert len(auto) > 0.3 * len(held)
     precision = np.mean([p.label == r["label"] for p, r in auto])
     assert precision > 0.93  # 97% is the target; 300 messages leave room for chance
+
+
+def test_words_and_their_pairs_from_the_text_start() -> None:
+    from yishiting.routing.text import words
+
+    grams = words("小区路灯不亮，请 修理")
+    assert "小区" in grams and "修理" in grams
+    assert "请 修理" in grams  # neighbours pair up, across the dropped space
+    assert all(g.strip() == g and g for g in grams)  # no blank tokens
+    assert words("路灯" * 10 + "污水", limit=20) == words("路灯" * 10)  # only the start counts
+
+
+def test_a_model_stored_before_word_views_still_scores() -> None:
+    """Models pickled before views had a kind have character views only: they load as such."""
+    import pickle
+
+    titles, texts, labels = small()
+    model = BaselineClassifier().fit(titles, texts, labels)
+    expected = model.scores(["路灯坏了"], [""])
+    del model.views[0].__dict__["kind"]  # what unpickling an older model gives
+    old = pickle.loads(pickle.dumps(model))
+    assert old.views[0].kind == "char"
+    assert np.array_equal(old.scores(["路灯坏了"], [""]), expected)

@@ -19,6 +19,7 @@ KEYS = {
     "auto_share",
     "auto_precision",
     "p99_ms_per_message",
+    "p99_cpu_ms_per_message",
     "train_seconds",
 }
 
@@ -46,6 +47,7 @@ def test_routing_eval_prints_one_json_object(
     assert result["n_train"] == 700 and result["n_test"] == 200
     assert 0.7 < result["macro_f1"] <= 1
     assert result["p99_ms_per_message"] < 50
+    assert 0 < result["p99_cpu_ms_per_message"] <= result["p99_ms_per_message"] * 1.05
     if result["auto_share"]:
         assert result["auto_precision"] > 0.85
 
