@@ -275,7 +275,7 @@ def _fill(n: int, org: dict[str, Any]) -> None:
     from yishiting.requests.models import Event, Request
 
     rng = random.Random(7)
-    req_cols = [f.column for f in Request._meta.concrete_fields if f.column != "id"]
+    req_cols = [str(f.column) for f in Request._meta.concrete_fields if f.column != "id"]
     ev_cols = [
         "request_id",
         "seq",

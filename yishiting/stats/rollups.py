@@ -46,7 +46,32 @@ def tz() -> ZoneInfo:
 
 def local_day(t: datetime) -> date:
     """The local calendar day of an instant."""
-    return t.astimezone(tz()).date()
+    return _local_day(t, tz())
+
+
+# Per zone, the UTC offset of each UTC hour seen (False: the offset changes within it).
+_OFFSETS: dict[ZoneInfo, dict[tuple[int, int, int, int], timedelta | bool]] = {}
+_LAST_MICROSECOND = timedelta(minutes=59, seconds=59, microseconds=999999)
+
+
+def _local_day(t: datetime, zone: ZoneInfo) -> date:
+    """`t.astimezone(zone).date()`, with the zone's offset looked up once per UTC hour (the
+    rebuild puts millions of instants into days)."""
+    if t.tzinfo is not UTC:
+        return t.astimezone(zone).date()
+    offsets = _OFFSETS.get(zone)
+    if offsets is None or len(offsets) > 500_000:
+        offsets = _OFFSETS[zone] = {}
+    hour = (t.year, t.month, t.day, t.hour)
+    offset = offsets.get(hour)
+    if offset is None:
+        start = t.replace(minute=0, second=0, microsecond=0)
+        first = start.astimezone(zone).utcoffset()
+        last = (start + _LAST_MICROSECOND).astimezone(zone).utcoffset()
+        offset = offsets[hour] = first if first == last and first is not None else False
+    if offset is False:
+        return t.astimezone(zone).date()
+    return (t + offset).date()  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -143,7 +168,7 @@ def contributions(row: Row, f: Facts) -> Counter[Key]:
     made = local.date()
 
     def local_day(t: datetime) -> date:
-        return t.astimezone(zone).date()
+        return _local_day(t, zone)
 
     def count(day: date, name: str) -> None:
         out[(day, "c", name)] += 1
@@ -287,14 +312,14 @@ def expand_cells(
             for (day, kind, name), value in counts.items():
                 if not value:
                     continue
-                keys, column = _slot(kind, name, leaf_dims)
+                dims, column = _slot(kind, name, leaf_dims)
+                rows = [(leaf, "d", day, dim) for dim in dims]
                 if kind == "c":
-                    keys = [*keys, None]
-                for dim in keys:
-                    key = (leaf, "d", day, dim) if dim is not None else (parent, "d", day, child)
-                    vec = get(key)
+                    rows.append((parent, "d", day, child))
+                for row in rows:
+                    vec = get(row)
                     if vec is None:
-                        vec = into[key] = [0] * width
+                        vec = into[row] = [0] * width
                     vec[column] += value
             parent_cell = up.setdefault((path[:-1], attribution[1], attribution[2]), {})
             held = parent_cell.get
@@ -384,6 +409,17 @@ DATA_VERBS = frozenset({"submit", "resolve", "breach", "review_return"})
 # rows already written) whenever this many (attribution, key) counts are held.
 FLUSH_AT = 4_000_000
 NO_DATA: Mapping[str, Any] = {}
+# Short `data` texts repeat ({"late": false}…): decoded once each. The facts only read them.
+_DECODED: dict[str, Any] = {}
+
+
+def _decoded(text: str) -> Any:
+    data = _DECODED.get(text)
+    if data is None:
+        data = json.loads(text)
+        if len(text) <= 64 and len(_DECODED) < 10_000:
+            _DECODED[text] = data
+    return data
 
 
 def _instant(value: Any) -> Any:
@@ -396,32 +432,30 @@ def _instant(value: Any) -> Any:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
+def _column(model: Any, name: str) -> str:
+    """A field's quoted column name, for the rebuild's raw SQL."""
+    column = getattr(model._meta.get_field(name), "column", None)
+    if not isinstance(column, str):
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return connection.ops.quote_name(column)
+
+
 def _request_chunks(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
     """Every request's (pk, created_at, …, origin hall path, department, category), by pk."""
     from yishiting.orgs.models import Hall
     from yishiting.requests.models import Request
 
-    q = connection.ops.quote_name
-    r = Request._meta
+    names = ("id", "created_at", "status", "appeal_approved", "reopen_count", "rating")
     cols = ", ".join(
-        f"r.{q(r.get_field(name).column)}"
-        for name in (
-            "id",
-            "created_at",
-            "status",
-            "appeal_approved",
-            "reopen_count",
-            "rating",
-            "first_responded_at",
-            "resolved_at",
-        )
+        f"r.{_column(Request, name)}" for name in (*names, "first_responded_at", "resolved_at")
     )
-    dept, cat = (q(r.get_field(name).column) for name in ("department", "category"))
+    dept, cat = (_column(Request, name) for name in ("department", "category"))
+    q = connection.ops.quote_name
     sql = (
-        f"SELECT {cols}, h.{q(Hall._meta.get_field('path').column)}, r.{dept}, r.{cat} "
-        f"FROM {q(r.db_table)} r JOIN {q(Hall._meta.db_table)} h "
-        f"ON h.{q(Hall._meta.pk.column)} = r.{q(r.get_field('origin_hall').column)} "
-        f"WHERE r.{q(r.pk.column)} > %s ORDER BY r.{q(r.pk.column)} LIMIT %s"
+        f"SELECT {cols}, h.{_column(Hall, 'path')}, r.{dept}, r.{cat} "
+        f"FROM {q(Request._meta.db_table)} r JOIN {q(Hall._meta.db_table)} h "
+        f"ON h.{_column(Hall, 'id')} = r.{_column(Request, 'origin_hall')} "
+        f"WHERE r.{_column(Request, 'id')} > %s ORDER BY r.{_column(Request, 'id')} LIMIT %s"
     )
     last = 0
     with connection.cursor() as cursor:
@@ -438,22 +472,19 @@ def _events_of(first: int, last: int) -> dict[int, list[EventTuple]]:
     """The events the facts read of requests first..last, by request, in order."""
     from yishiting.requests.models import Event
 
-    q = connection.ops.quote_name
-    e = Event._meta
-    cols = ", ".join(q(e.get_field(name).column) for name in ("request", *EVENT_FIELDS))
-    request_id = q(e.get_field("request").column)
+    cols = ", ".join(_column(Event, name) for name in ("request", *EVENT_FIELDS))
+    request_id, seq = _column(Event, "request"), _column(Event, "seq")
     verb, to_status, from_status = (
-        q(e.get_field(name).column) for name in ("verb", "to_status", "from_status")
+        _column(Event, name) for name in ("verb", "to_status", "from_status")
     )
     sql = (
-        f"SELECT {cols} FROM {q(e.db_table)} "
+        f"SELECT {cols} FROM {connection.ops.quote_name(Event._meta.db_table)} "
         f"WHERE {request_id} >= %s AND {request_id} <= %s "
         f"AND ({verb} IN ({', '.join(['%s'] * len(FACT_VERBS))}) "
         f"OR {to_status} = %s OR {from_status} = %s) "
-        f"ORDER BY {request_id}, {q(e.get_field('seq').column)}"
+        f"ORDER BY {request_id}, {seq}"
     )
     out: dict[int, list[EventTuple]] = {}
-    loads = json.loads
     with connection.cursor() as cursor:
         cursor.execute(sql, [first, last, *FACT_VERBS, "closed", "submitted"])
         current, events = -1, []
@@ -461,7 +492,7 @@ def _events_of(first: int, last: int) -> dict[int, list[EventTuple]]:
             if pk != current:
                 current, events = pk, out.setdefault(pk, [])
             if verb in DATA_VERBS:
-                data = loads(data) if isinstance(data, str) else (data or NO_DATA)
+                data = _decoded(data) if isinstance(data, str) else (data or NO_DATA)
             else:
                 data = NO_DATA
             events.append((seq, verb, actor, frm, to, data, _instant(at)))
