@@ -392,14 +392,15 @@ def measure(n: int, path: Path) -> dict[str, Any]:
     from yishiting.stats.rollups import rebuild
 
     org = _org()
-    start = time.perf_counter()
+    # Wall and CPU time (this process's): on a shared machine the CPU time is the steadier.
+    start, cpu = time.perf_counter(), time.process_time()
     _fill(n, org)
-    gen_s = time.perf_counter() - start
-    print(f"{n}: generated in {gen_s:.0f} s", file=sys.stderr, flush=True)
-    start = time.perf_counter()
+    gen_s, gen_cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(f"{n}: generated in {gen_s:.0f} s (CPU {gen_cpu:.0f} s)", file=sys.stderr, flush=True)
+    start, cpu = time.perf_counter(), time.process_time()
     rows = rebuild()
-    rebuild_s = time.perf_counter() - start
-    print(f"{n}: rebuilt in {rebuild_s:.0f} s", file=sys.stderr, flush=True)
+    rebuild_s, rebuild_cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(f"{n}: rebuilt in {rebuild_s:.0f} s (CPU {rebuild_cpu:.0f} s)", file=sys.stderr)
     with connection.cursor() as cursor:
         cursor.execute("PRAGMA analysis_limit=1000")  # statistics from a sample: seconds at 10M
         cursor.execute("ANALYZE")
@@ -409,7 +410,9 @@ def measure(n: int, path: Path) -> dict[str, Any]:
     result: dict[str, Any] = {
         "n": n,
         "gen_s": gen_s,
+        "gen_cpu_s": gen_cpu,
         "rebuild_s": rebuild_s,
+        "rebuild_cpu_s": rebuild_cpu,
         "db_mb": size_mb,
         "rollup_rows": rows,
         "queries": [],
@@ -497,12 +500,26 @@ def main() -> None:
         results = [by_size[n] for n in sizes]
     else:
         results = [run_size(n) for n in sizes]
+    print_table(results)
+
+
+def _cpu(seconds: float | None) -> str:
+    return f"{seconds:>7.1f}" if seconds is not None else f"{'—':>7}"
+
+
+def print_table(results: list[dict[str, Any]]) -> None:
+    """The run's tables, from each size's result (also `python -m bench.stats table LOG`,
+    from the JSON lines a run writes to stderr)."""
     print("\nStatistics (SQLite): rollups vs naive count from raw rows (ms, median)")
-    print(f"{'requests':>10} {'gen s':>7} {'rebuild s':>9} {'DB MB':>7} {'rollup rows':>11}")
+    print(
+        f"{'requests':>10} {'gen s':>7} {'(CPU)':>7} {'rebuild s':>9} {'(CPU)':>7} {'DB MB':>7} "
+        f"{'rollup rows':>11}"
+    )
     for r in results:
+        gen_cpu, rebuild_cpu = r.get("gen_cpu_s"), r.get("rebuild_cpu_s")
         print(
-            f"{r['n']:>10,} {r['gen_s']:>7.1f} {r['rebuild_s']:>9.1f} {r['db_mb']:>7.0f} "
-            f"{r['rollup_rows']:>11,}"
+            f"{r['n']:>10,} {r['gen_s']:>7.1f} {_cpu(gen_cpu)} {r['rebuild_s']:>9.1f} "
+            f"{_cpu(rebuild_cpu)} {r['db_mb']:>7.0f} {r['rollup_rows']:>11,}"
         )
     print(
         f"\n{'requests':>10} {'scope':>9} {'period':>8} {'rollups':>9} {'naive':>10} "
@@ -525,4 +542,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["table"]:
+        lines = Path(sys.argv[2]).read_text().splitlines()
+        print_table([json.loads(line) for line in lines if line.startswith('{"n"')])
+    else:
+        main()
