@@ -3,19 +3,24 @@ rows, for histories of growing size.
 
 For each size N a throw-away SQLite database gets a Longyao-sized county (12 townships,
 300 village halls, 12 departments, 15 categories) and N requests spread over one year, each
-with the events of a realistic life (answered in time or escalated on breach, handled in the
-village or dispatched to a department, resolved on time or late, rated, unrated, reopened,
-an appeal approved, a supervision order missed…), inserted in bulk — not through the actions,
-which would take hours — and then the rollups built by the rebuild path (`stats.rollups
-.rebuild`, what `yishiting stats-rebuild` runs). Reported per size, in the same run:
-generation and rebuild time, database size, rollup rows, and for the county and for one
-township over the year (whole months) and over 45 days (day rows): the rollup query
+with the events of a realistic life (6.2 on average: answered in time or escalated on breach,
+handled in the village or dispatched to a department, resolved on time or late, rated,
+unrated, reopened, an appeal approved, a supervision order missed…), inserted in bulk — not
+through the actions, which would take hours; with no journal, no fsync and no foreign-key
+checks, and the secondary indexes re-created (same names, same definitions) after the fill —
+and then the rollups built by the rebuild path (`stats.rollups.rebuild`, what `yishiting
+stats-rebuild` runs). Reported per size, in the same run: generation and rebuild time (wall
+and this process's CPU), database size, rollup rows, and for the county and for one township
+over the year (whole months) and over 45 days (day rows): the rollup query
 (`metrics(...).figures()`, median of repeats), the naive `metrics_from_raw`, and the ratio.
 
-Sizes: BENCH_STATS_SIZES (default 10000,100000; e.g. 10000,100000,1000000 — 1M adds about
-half an hour on a loaded two-core machine, so from 1M on the naive count is timed once and
-for the year only; 10M would take hours of generation and rebuild). "scope rows" is every
-rollup row the scope has, of which a query reads the ones in its period.
+Sizes: BENCH_STATS_SIZES (default 10000,100000; the issue's are 10000,100000,1000000,10000000).
+From 1M on the naive count is timed once and for the year only; above BENCH_STATS_NAIVE_UP_TO
+(default 1000000) it is not run. BENCH_STATS_JOBS=2 runs the largest size in its own process
+beside the others. Each size's result is printed on stderr as a JSON line when it is done;
+`python -m bench.stats table LOG` prints the tables from those lines. BENCH_STATS_TMP: where
+the temporary databases go (13 GB at 10M). "scope rows" is every rollup row the scope has, of
+which a query reads the ones in its period. docs/metrics.md ("Scale") has the figures.
 """
 
 from __future__ import annotations
