@@ -10,18 +10,18 @@ every request, so a rebuilt table equals the one the events kept.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 from django.utils.dateparse import parse_datetime
 
 from yishiting.stats import buckets
@@ -46,7 +46,32 @@ def tz() -> ZoneInfo:
 
 def local_day(t: datetime) -> date:
     """The local calendar day of an instant."""
-    return t.astimezone(tz()).date()
+    return _local_day(t, tz())
+
+
+# Per zone, the UTC offset of each UTC hour seen (False: the offset changes within it).
+_OFFSETS: dict[ZoneInfo, dict[tuple[int, int, int, int], timedelta | bool]] = {}
+_LAST_MICROSECOND = timedelta(minutes=59, seconds=59, microseconds=999999)
+
+
+def _local_day(t: datetime, zone: ZoneInfo) -> date:
+    """`t.astimezone(zone).date()`, with the zone's offset looked up once per UTC hour (the
+    rebuild puts millions of instants into days)."""
+    if t.tzinfo is not UTC:
+        return t.astimezone(zone).date()
+    offsets = _OFFSETS.get(zone)
+    if offsets is None or len(offsets) > 500_000:
+        offsets = _OFFSETS[zone] = {}
+    hour = (t.year, t.month, t.day, t.hour)
+    offset = offsets.get(hour)
+    if offset is None:
+        start = t.replace(minute=0, second=0, microsecond=0)
+        first = start.astimezone(zone).utcoffset()
+        last = (start + _LAST_MICROSECOND).astimezone(zone).utcoffset()
+        offset = offsets[hour] = first if first == last and first is not None else False
+    if offset is False:
+        return t.astimezone(zone).date()
+    return (t + offset).date()  # type: ignore[operator]
 
 
 @dataclass(frozen=True)
@@ -138,8 +163,12 @@ def facts(events: Iterable[EventTuple]) -> Facts:
 def contributions(row: Row, f: Facts) -> Counter[Key]:
     """Everything one request counts in the rollups: docs/metrics.md says why each is here."""
     out: Counter[Key] = Counter()
-    local = row.created_at.astimezone(tz())
+    zone = tz()
+    local = row.created_at.astimezone(zone)
     made = local.date()
+
+    def local_day(t: datetime) -> date:
+        return _local_day(t, zone)
 
     def count(day: date, name: str) -> None:
         out[(day, "c", name)] += 1
@@ -221,6 +250,16 @@ INDEX = {name: i for i, name in enumerate(COUNTERS)}
 SUBMITTED, N = INDEX["submitted"], INDEX["n"]
 
 
+def _slot(kind: str, name: str, dims: list[str]) -> tuple[list[str], int]:
+    """The breakdown values and the column a contribution key adds to in a scope with `dims`:
+    a counter goes to every breakdown, an hour or a duration bucket to its own row."""
+    if kind == "c":
+        return dims, INDEX[name]
+    if kind == "H":
+        return [f"H:{name}"], SUBMITTED
+    return [f"{kind}:{name}"], N
+
+
 def expand(
     attribution: tuple[tuple[str, ...], int | None, int | None],
     counts: Mapping[Key, int],
@@ -236,18 +275,57 @@ def expand(
         for grain in grains:
             start = day if grain == "d" else month_of(day)
             for scope, dims in targets:
-                if kind == "c":
-                    keys = [(scope, grain, start, dim) for dim in dims]
-                    column = INDEX[name]
-                elif kind == "H":
-                    keys, column = [(scope, grain, start, f"H:{name}")], SUBMITTED
-                else:
-                    keys, column = [(scope, grain, start, f"{kind}:{name}")], N
-                for key in keys:
+                keys, column = _slot(kind, name, dims)
+                for dim in keys:
+                    key = (scope, grain, start, dim)
                     vec = into.get(key)
                     if vec is None:
                         vec = into[key] = [0] * width
                     vec[column] += value
+
+
+def expand_cells(
+    cells: Mapping[tuple[tuple[str, ...], int | None, int | None], Mapping[Key, int]],
+    into: dict[RowKey, Vector],
+) -> None:
+    """The day rows of `expand` for every cell (an attribution and its summed counts), summed.
+
+    The same rows with far fewer additions: a cell raised in a hall three or more levels down
+    adds itself only to its own hall's rows and to its parent's breakdown by child hall; what
+    it adds to every scope above is the same as a cell raised in the parent hall, so the cells
+    are summed into their parents' and expanded a level up (`scopes` of the parent path gives
+    every remaining target: the test holds this equal to `expand` cell by cell)."""
+    width = len(COUNTERS)
+    get = into.get
+    level = cells
+    while level:
+        up: dict[tuple[tuple[str, ...], int | None, int | None], dict[Key, int]] = {}
+        for attribution, counts in level.items():
+            path = attribution[0]
+            if len(path) < 3:
+                expand(attribution, counts, into, grains=("d",))
+                continue
+            targets = scopes(*attribution)
+            leaf, leaf_dims = targets[len(path) - 1]
+            parent, parent_dims = targets[len(path) - 2]
+            child = parent_dims[-1]  # the parent's breakdown value for this hall
+            for (day, kind, name), value in counts.items():
+                if not value:
+                    continue
+                dims, column = _slot(kind, name, leaf_dims)
+                rows = [(leaf, "d", day, dim) for dim in dims]
+                if kind == "c":
+                    rows.append((parent, "d", day, child))
+                for row in rows:
+                    vec = get(row)
+                    if vec is None:
+                        vec = into[row] = [0] * width
+                    vec[column] += value
+            parent_cell = up.setdefault((path[:-1], attribution[1], attribution[2]), {})
+            held = parent_cell.get
+            for key, value in counts.items():
+                parent_cell[key] = held(key, 0) + value
+        level = up
 
 
 def add(rows: Mapping[RowKey, Vector]) -> None:
@@ -325,76 +403,189 @@ def on_event(event: Any, before: Any, after: Any) -> None:
 
 # --- the rebuild ------------------------------------------------------------------------------
 
-ROW_FIELDS = (
-    "pk",
-    "created_at",
-    "status",
-    "appeal_approved",
-    "reopen_count",
-    "rating",
-    "first_responded_at",
-    "resolved_at",
-    "origin_hall__path",
-    "department_id",
-    "category_id",
-)
+# The verbs whose `data` the facts read: the rebuild decodes no other event's JSON.
+DATA_VERBS = frozenset({"submit", "resolve", "breach", "review_return"})
+# The rebuild sums contributions per attribution in memory and writes them out (adding to
+# rows already written) whenever this many (attribution, key) counts are held.
+FLUSH_AT = 4_000_000
+NO_DATA: Mapping[str, Any] = {}
+# Short `data` texts repeat ({"late": false}…): decoded once each. The facts only read them.
+_DECODED: dict[str, Any] = {}
+
+
+def _decoded(text: str) -> Any:
+    data = _DECODED.get(text)
+    if data is None:
+        data = json.loads(text)
+        if len(text) <= 64 and len(_DECODED) < 10_000:
+            _DECODED[text] = data
+    return data
+
+
+def _instant(value: Any) -> Any:
+    """A timestamp from a raw cursor, aware: SQLite's are UTC, naive (Django's converter parses
+    them) or text; PostgreSQL's aware already."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _column(model: Any, name: str) -> str:
+    """A field's quoted column name, for the rebuild's raw SQL."""
+    column = getattr(model._meta.get_field(name), "column", None)
+    if not isinstance(column, str):
+        raise ValueError(f"{model.__name__}.{name} has no column")
+    return connection.ops.quote_name(column)
 
 
 def _request_chunks(chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+    """Every request's (pk, created_at, …, origin hall path, department, category), by pk."""
+    from yishiting.orgs.models import Hall
     from yishiting.requests.models import Request
 
+    names = ("id", "created_at", "status", "appeal_approved", "reopen_count", "rating")
+    cols = ", ".join(
+        f"r.{_column(Request, name)}" for name in (*names, "first_responded_at", "resolved_at")
+    )
+    dept, cat = (_column(Request, name) for name in ("department", "category"))
+    q = connection.ops.quote_name
+    sql = (
+        f"SELECT {cols}, h.{_column(Hall, 'path')}, r.{dept}, r.{cat} "
+        f"FROM {q(Request._meta.db_table)} r JOIN {q(Hall._meta.db_table)} h "
+        f"ON h.{_column(Hall, 'id')} = r.{_column(Request, 'origin_hall')} "
+        f"WHERE r.{_column(Request, 'id')} > %s ORDER BY r.{_column(Request, 'id')} LIMIT %s"
+    )
     last = 0
-    while True:
-        rows = list(
-            Request.objects.filter(pk__gt=last).order_by("pk").values_list(*ROW_FIELDS)[:chunk]  # type: ignore[arg-type]
-        )
-        if not rows:
-            return
-        last = rows[-1][0]
-        yield rows
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute(sql, [last, chunk])
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            last = rows[-1][0]
+            yield rows
 
 
-def fine_cells(chunk: int = 5000) -> dict[tuple[Any, ...], Counter[Key]]:
-    """Every request's contributions, summed per attribution (the rebuild's first pass)."""
+def _events_of(first: int, last: int) -> dict[int, list[EventTuple]]:
+    """The events the facts read of requests first..last, by request, in order."""
     from yishiting.requests.models import Event
 
-    cells: dict[tuple[Any, ...], Counter[Key]] = defaultdict(Counter)
-    wanted = Q(verb__in=FACT_VERBS) | Q(to_status="closed") | Q(from_status="submitted")
+    cols = ", ".join(_column(Event, name) for name in ("request", *EVENT_FIELDS))
+    request_id, seq = _column(Event, "request"), _column(Event, "seq")
+    verb, to_status, from_status = (
+        _column(Event, name) for name in ("verb", "to_status", "from_status")
+    )
+    sql = (
+        f"SELECT {cols} FROM {connection.ops.quote_name(Event._meta.db_table)} "
+        f"WHERE {request_id} >= %s AND {request_id} <= %s "
+        f"AND ({verb} IN ({', '.join(['%s'] * len(FACT_VERBS))}) "
+        f"OR {to_status} = %s OR {from_status} = %s) "
+        f"ORDER BY {request_id}, {seq}"
+    )
+    out: dict[int, list[EventTuple]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [first, last, *FACT_VERBS, "closed", "submitted"])
+        current, events = -1, []
+        for pk, seq, verb, actor, frm, to, data, at in cursor.fetchall():
+            if pk != current:
+                current, events = pk, out.setdefault(pk, [])
+            if verb in DATA_VERBS:
+                data = _decoded(data) if isinstance(data, str) else (data or NO_DATA)
+            else:
+                data = NO_DATA
+            events.append((seq, verb, actor, frm, to, data, _instant(at)))
+    return out
+
+
+Cells = dict[tuple[tuple[str, ...], int | None, int | None], dict[Key, int]]
+
+
+def fine_cells(chunk: int = 5000, flush_at: int = FLUSH_AT) -> Iterator[Cells]:
+    """Every request's contributions, summed per attribution (the rebuild's first pass), in
+    batches of at most about `flush_at` counts (a batch's cells add to the ones before)."""
+    cells: Cells = {}
+    held = 0
     paths: dict[str, tuple[str, ...]] = {}
     for rows in _request_chunks(chunk):
-        first, last = rows[0][0], rows[-1][0]
-        by_request: dict[int, list[EventTuple]] = defaultdict(list)
-        for e in (
-            Event.objects.filter(wanted, request_id__gte=first, request_id__lte=last)
-            .order_by("request_id", "seq")
-            .values_list("request_id", *EVENT_FIELDS)
-        ):
-            by_request[e[0]].append(e[1:])  # type: ignore[arg-type]
+        by_request = _events_of(rows[0][0], rows[-1][0])
         for pk, created, status, appeal, reopens, rating, fr, res, path, dept, cat in rows:
             hall_path = paths.get(path)
             if hall_path is None:
                 hall_path = paths[path] = tuple(path.strip("/").split("/"))
-            row = Row(created, status, appeal, reopens, rating, fr, res, hall_path, dept, cat)
-            cells[row.attribution].update(contributions(row, facts(by_request.get(pk, ()))))
-    return cells
+            row = Row(
+                _instant(created),
+                status,
+                bool(appeal),
+                reopens,
+                rating or "",
+                _instant(fr),
+                _instant(res),
+                hall_path,
+                dept,
+                cat,
+            )
+            counts = contributions(row, facts(by_request.get(pk, ())))
+            cell = cells.get(row.attribution)
+            if cell is None:
+                cell = cells[row.attribution] = {}
+            before = len(cell)
+            get = cell.get
+            for key, value in counts.items():
+                cell[key] = get(key, 0) + value
+            held += len(cell) - before
+        if held >= flush_at:
+            yield cells
+            cells, held = {}, 0
+    if cells:
+        yield cells
 
 
-def rebuild(chunk: int = 5000) -> int:
+def _write(cursor: Any, rows: Mapping[RowKey, Vector]) -> None:
+    """Add day rows to the table (creating missing ones), in key order: a scope's rows sit
+    together on disk, so reads are sequential."""
+    table = connection.ops.quote_name(Rollup._meta.db_table)
+    q = connection.ops.quote_name
+    cols = ["scope", "grain", "start", "dim", *COUNTERS]
+    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
+    sql = (
+        f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
+        f"VALUES ({', '.join(['%s'] * len(cols))}) "
+        f"ON CONFLICT ({', '.join(q(c) for c in cols[:4])}) DO UPDATE SET {updates}"
+    )
+    adapt = connection.ops.adapt_datefield_value
+    days: dict[date, Any] = {}
+    batch: list[tuple[Any, ...]] = []
+    for key in sorted(rows):
+        vec = rows[key]
+        if not any(vec):
+            continue
+        scope, grain, start, dim = key
+        day = days.get(start)
+        if day is None:
+            day = days[start] = adapt(start)
+        batch.append((scope, grain, day, dim, *vec))
+        if len(batch) >= 10000:
+            cursor.executemany(sql, batch)
+            batch = []
+    if batch:
+        cursor.executemany(sql, batch)
+
+
+def rebuild(chunk: int = 5000, flush_at: int = FLUSH_AT) -> int:
     """Recompute every rollup row from requests and events; returns the number of rows.
 
     One transaction: writers wait until it is done (SQLite's write lock is taken at BEGIN; on
     PostgreSQL the request and event tables are locked against writes), so no event falls
-    between the read and the new rows. Day rows are summed in Python; month rows are their
-    sums, by SQL."""
+    between the read and the new rows. Day rows are summed in Python (`fine_cells`, then
+    `expand_cells`), in batches that add to the table (`add`) so that memory stays bounded;
+    month rows are their sums, by SQL."""
     from yishiting.requests.models import Event, Request
 
     table = connection.ops.quote_name(Rollup._meta.db_table)
     q = connection.ops.quote_name
     cols = ["scope", "grain", "start", "dim", *COUNTERS]
-    insert = (
-        f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
-        f"VALUES ({', '.join(['%s'] * len(cols))})"
-    )
     month = (
         "date_trunc('month', start)::date"
         if connection.vendor == "postgresql"
@@ -407,25 +598,13 @@ def rebuild(chunk: int = 5000) -> int:
                 cursor.execute(
                     f"LOCK TABLE {connection.ops.quote_name(model._meta.db_table)} IN SHARE MODE"
                 )
-        rows: dict[RowKey, Vector] = {}
-        for attribution, counts in fine_cells(chunk).items():
-            expand(attribution, counts, rows, grains=("d",))
         cursor.execute(f"DELETE FROM {table}")
-        batch: list[tuple[Any, ...]] = []
-        adapt = connection.ops.adapt_datefield_value
-        days: dict[date, Any] = {}
-        # In key order, so that a scope's rows sit together on disk (reads are sequential).
-        for (scope, grain, start, dim), vec in sorted(rows.items()):
-            if not any(vec):
-                continue
-            day = days.get(start)
-            if day is None:
-                day = days[start] = adapt(start)
-            batch.append((scope, grain, day, dim, *vec))
-            if len(batch) >= 5000:
-                cursor.executemany(insert, batch)
-                batch = []
-        cursor.executemany(insert, batch)
+        for cells in fine_cells(chunk, flush_at):
+            rows: dict[RowKey, Vector] = {}
+            expand_cells(cells, rows)
+            del cells
+            _write(cursor, rows)
+            del rows
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
             f"SELECT scope, 'm', {month}, dim, {sums} FROM {table} WHERE grain = 'd' "
