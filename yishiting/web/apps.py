@@ -12,7 +12,8 @@ class WebConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from yishiting.deliberation.models import Event
+        from yishiting.deliberation.models import Ballot, Event
         from yishiting.web import delib_live
 
         post_save.connect(delib_live.on_event, sender=Event, dispatch_uid="web.delib_live")
+        post_save.connect(delib_live.on_ballot, sender=Ballot, dispatch_uid="web.delib_ballot")

@@ -4,7 +4,7 @@ Groups: `topic.<id>`, `meeting.<id>`, `project.<id>` for the page of that one th
 `delib.<code>` for the topics page of its hall and every hall above it (anyone may watch
 these: the message says only what changed, each page fetches its own view), and the existing
 `hall.<code>` groups of the hall path, so staff pages hear of it too. Hooked to the
-deliberation's Event model by a post_save signal, so the domain code stays as it is.
+deliberation's Event and Ballot models by post_save signals, so the domain code stays as it is.
 """
 
 from __future__ import annotations
@@ -58,4 +58,21 @@ def on_event(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
         "verb": instance.verb,
         "version": 0,
     }
+    transaction.on_commit(lambda: live.send(groups, message))
+
+
+def on_ballot(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """post_save of an online ballot (it writes no event): the meeting's page counts again.
+    Paper sheets are bulk-created and announced by their tally event."""
+    if not created:
+        return
+    message = {
+        "type": "live.message",
+        "kind": "delib",
+        "id": instance.meeting_id,
+        "status": "",
+        "verb": "vote",
+        "version": 0,
+    }
+    groups = {f"meeting.{instance.meeting_id}"}
     transaction.on_commit(lambda: live.send(groups, message))

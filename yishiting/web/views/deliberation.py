@@ -41,7 +41,7 @@ from yishiting.deliberation.states import MeetingState, TopicState
 from yishiting.orgs.models import Hall, HallKind, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests.states import STATE_LABELS, State
-from yishiting.web.views.common import _aware, actor_of, error_response
+from yishiting.web.views.common import _aware, actor_of
 
 # What each event of the deliberation reads as in a timeline.
 EVENT_LABELS: dict[str, Any] = {
@@ -79,6 +79,13 @@ BASE_WORDS: dict[str, Any] = {
     "households": gettext_lazy("户"),
     "members": gettext_lazy("组成人员"),
     "representatives": gettext_lazy("代表"),
+}
+REFUSAL_TITLES: dict[int, Any] = {
+    403: gettext_lazy("无权进行此操作"),
+    404: gettext_lazy("找不到该议事内容"),
+    409: gettext_lazy("操作未执行：不符合议事规则或状态已变化"),
+    413: gettext_lazy("照片太大"),
+    422: gettext_lazy("填写有误"),
 }
 # How many register members a meeting page lists for officer sign-in and paper tallies.
 ROSTER_LIMIT = 500
@@ -146,6 +153,21 @@ def _timeline(qs: Any, full: bool) -> list[dict[str, Any]]:
         }
         for e in events
     ]
+
+
+def error_response(request: HttpRequest, exc: ActionError) -> HttpResponse:
+    """A refusal with its status, on a page that leads back to where it came from."""
+    ctx = {
+        "title": REFUSAL_TITLES.get(exc.status) or _("操作失败"),
+        "message": exc.message,
+        "back": request.path.split("/do/")[0] + "/" if "/do/" in request.path else request.path,
+    }
+    template = "web/_error.html" if request.headers.get("HX-Request") else "web/delib/error.html"
+    response = render(request, template, ctx, status=exc.status)
+    if request.headers.get("HX-Request"):
+        response["HX-Retarget"] = "#flash"
+        response["HX-Reswap"] = "innerHTML"
+    return response
 
 
 def _done(request: HttpRequest, url: str) -> HttpResponse:
