@@ -773,6 +773,17 @@ def _voice(
     return f"r:{resident.pk}", resident.household_id, False
 
 
+def _lock(meeting: Meeting) -> None:
+    """Serialise sign-ins and ballots of one meeting (PostgreSQL row lock; SQLite writers
+    queue anyway): the in-person / proxy checks then see every earlier voice."""
+    Meeting.objects.select_for_update().filter(pk=meeting.pk).values_list("pk").first()
+    if meeting.status != MeetingState.IN_SESSION:
+        return
+    status = Meeting.objects.filter(pk=meeting.pk).values_list("status", flat=True).first()
+    if status != MeetingState.IN_SESSION:
+        raise IllegalTransitionError(f"meeting is {status}: no more sign-ins or votes")
+
+
 def _attend(
     meeting: Meeting,
     rule: Any,
@@ -831,6 +842,7 @@ def do_sign_in(
     states.check("meeting", "sign_in", meeting.status)
     rule = meeting.rule or _rule(meeting)
     with transaction.atomic():
+        _lock(meeting)
         row, created = _attend(meeting, rule, member, proxy_for, channel, now)
         if created:
             _event(
@@ -864,6 +876,7 @@ def do_vote(
     rule = meeting.rule or _rule(meeting)
     try:
         with transaction.atomic():
+            _lock(meeting)
             row, _created = _attend(meeting, rule, member, proxy_for, Channel.ONLINE, now)
             ballot = Ballot.objects.create(
                 meeting=meeting,
@@ -921,14 +934,23 @@ def do_tally(
             (roster[rid], str(choice), None if proxy is None else _int(proxy, "proxy_for"))
         )
     with _Files() as files, transaction.atomic():
+        _lock(meeting)
         keys: list[tuple[Resident, str, str]] = []
         seen: set[str] = set()
+        proxied: set[int] = set()
+        in_person: set[int] = set()
         for member, choice, proxy in voices:
-            key, _hh, _p = _voice(meeting, rule, member, proxy)
+            key, household_id, by_proxy = _voice(meeting, rule, member, proxy)
             if key in seen:
                 raise InvalidError(f"the sheet lists {member.name} ({key}) twice")
             seen.add(key)
+            (proxied if by_proxy else in_person).add(household_id)
             keys.append((member, choice, key))
+        if proxied & in_person:
+            raise InvalidError(
+                f"the sheet lists households {sorted(proxied & in_person)} both in person and "
+                "by proxy"
+            )
         voted = set(
             Ballot.objects.filter(meeting=meeting, key__in=list(seen)).values_list("key", flat=True)
         )
@@ -1013,12 +1035,13 @@ def recount(meeting: Meeting) -> Counts:
         voices=Count("id"),
         persons=Count("id", filter=Q(proxy=False)),
         households=Count("household", distinct=True),
-        reps=Count("id", filter=Q(proxy=False, resident__representative=True)),
     )
     counts.present = present["voices"]
     counts.present_adults = present["persons"]
     counts.present_households = present["households"]
-    counts.present_representatives = present["reps"]
+    counts.present_representatives = Attendance.objects.filter(
+        meeting=meeting, proxy=False, resident__representative=True
+    ).count()
     counts.present_members = (
         present["households"] if rule.vote_unit == VoteUnit.HOUSEHOLD else present["persons"]
     )
@@ -1046,20 +1069,21 @@ def do_close(
     rule = meeting.rule or _rule(meeting)
     resolution = _text(resolution, "resolution", required=False) or meeting.motion
     dissent = _text(dissent, "dissent", required=False)
-    counts = recount(meeting)
-    outcome = rules.decide(rule, counts)
-    if passed is True and not outcome.passed:
-        raise RuleError("; ".join(outcome.failures))
-    if passed is False and outcome.passed:
-        raise RuleError(
-            f"the votes carried it ({counts.yes} yes of {counts.present} present): "
-            "it cannot be recorded as failed"
-        )
-    primary = rules.quorums(rule)[0].base
-    publish_by = now + _publicity(meeting.hall)
-    stored = {**asdict(counts), "failures": outcome.failures}
-    acceptance = meeting.purpose == Purpose.ACCEPTANCE
     with transaction.atomic():
+        _lock(meeting)  # no ballot lands between the recount and the close
+        counts = recount(meeting)
+        outcome = rules.decide(rule, counts)
+        if passed is True and not outcome.passed:
+            raise RuleError("; ".join(outcome.failures))
+        if passed is False and outcome.passed:
+            raise RuleError(
+                f"the votes carried it ({counts.yes} yes of {counts.present} present): "
+                "it cannot be recorded as failed"
+            )
+        primary = rules.quorums(rule)[0].base
+        publish_by = now + _publicity(meeting.hall)
+        stored = {**asdict(counts), "failures": outcome.failures}
+        acceptance = meeting.purpose == Purpose.ACCEPTANCE
         _move(
             meeting,
             to,

@@ -88,7 +88,12 @@ class Resident(models.Model):
             ),
             models.UniqueConstraint(fields=["household", "name"], name="resident_household_name"),
         ]
-        indexes = [models.Index(fields=["hall", "active"], name="resident_hall_active")]
+        # Covers the register counts (adults, households, representatives) of a hall.
+        indexes = [
+            models.Index(
+                fields=["hall", "active", "household", "representative"], name="resident_register"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -502,6 +507,7 @@ class Ballot(models.Model):
         verbose_name = _("选票")
         verbose_name_plural = _("选票")
         constraints = [models.UniqueConstraint(fields=["meeting", "key"], name="ballot_once")]
+        indexes = [models.Index(fields=["meeting", "choice"], name="ballot_recount")]
 
 
 # --- projects -------------------------------------------------------------------------------

@@ -51,7 +51,8 @@ def body_for(hall: Hall, body: str | None) -> BodyKind:
 
 def residents(hall: Hall) -> QuerySet[Resident]:
     """The active residents on the hall's register (its subtree)."""
-    return Resident.objects.filter(hall__path__startswith=hall.path, active=True)
+    subtree = Hall.objects.filter(path__startswith=hall.path).values("pk")
+    return Resident.objects.filter(hall_id__in=subtree, active=True)
 
 
 def roster(hall: Hall, body: str) -> QuerySet[Resident]:
@@ -79,7 +80,11 @@ def register_counts(hall: Hall, body: str) -> Counts:
         households=Count("household", distinct=True),
         representatives=Count("id", filter=Q(representative=True)),
     )
-    members = roster(hall, body).count()
+    members = (
+        roster(hall, body).count()
+        if body in (BodyKind.VILLAGE_REPRESENTATIVES, BodyKind.PARTY_ASSEMBLY)
+        else everyone["adults"]  # every adult sits on the other bodies
+    )
     return Counts(
         adults=everyone["adults"],
         households=everyone["households"],

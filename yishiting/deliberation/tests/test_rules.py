@@ -178,3 +178,25 @@ def test_party_assembly_majority_is_of_members_not_present() -> None:
     assert not rules.decide(rule, counts).passed  # 10 of 20 members is not more than half
     counts.yes = 11
     assert rules.decide(rule, counts).passed
+
+
+def test_a_third_of_the_representatives_compel_a_villagers_assembly(county: County) -> None:
+    """Art. 21: 1/3 of the representatives (here 3 of 9) compel a 村民会议, well before 1/10
+    of the 60 adults (6) have signed."""
+    reg = fill(county.village, households=30, per_household=2, representatives=9, accounts=60)
+    topic = actions.do_raise_topic(
+        actor=reg.users()[20], hall=county.village, body="village_assembly",
+        title="村集体收益分配", text="请召开村民会议讨论", now=NOW,
+    )  # fmt: skip
+    reps = reg.users()[:9]
+    for user in reps[:2]:
+        assert actions.do_support(topic.pk, actor=user, now=NOW)[1] is None
+    topic, meeting = actions.do_support(topic.pk, actor=reps[2], now=NOW)
+    assert meeting is not None and topic.status == "compelled"
+    assert meeting.body == "village_assembly" and meeting.convene_by == NOW + timedelta(days=15)
+    assert (topic.supporters, topic.supporting_representatives) == (3, 3)
+    with pytest.raises(InvalidError):
+        actions.do_raise_topic(
+            actor=reg.users()[0], hall=county.village, body="owners_assembly", title="t",
+            text="t", now=NOW,
+        )  # fmt: skip
