@@ -181,17 +181,26 @@ def ebike_story(
         resolution="在东门空地北侧建集中充电棚，装10个智能充电桩，一周内完成",
         dissent="3户担心充电噪音和占用空地",
     )
-    published = closed.closed_at + timedelta(hours=14)  # type: ignore[operator]
+    assert closed.closed_at is not None
+    published: datetime = closed.closed_at + timedelta(hours=14)
     d.do_publish(closed, actor=liaison, note="决议已张贴在公开栏并发到小区群", now=published)
     t = published + timedelta(hours=2)
     project = d.do_create_project(
         actor=liaison, meeting=closed.pk, title="幸福家园集中充电桩", now=t
     )
     site = d.do_add_milestone(
-        project, actor=liaison, title="充电棚基础和遮雨棚", cost="3800", now=t + timedelta(minutes=5)
+        project,
+        actor=liaison,
+        title="充电棚基础和遮雨棚",
+        cost="3800",
+        now=t + timedelta(minutes=5),
     )
     piles = d.do_add_milestone(
-        project, actor=liaison, title="安装10个智能充电桩", cost="8200", now=t + timedelta(minutes=6)
+        project,
+        actor=liaison,
+        title="安装10个智能充电桩",
+        cost="8200",
+        now=t + timedelta(minutes=6),
     )
     req = d.do_add_request(
         project,
@@ -238,7 +247,10 @@ def ebike_story(
     vote = d.do_start_acceptance(project, actor=liaison, now=v)
     for i, r in enumerate(residents):
         d.do_vote(
-            vote, actor=r, choice="yes" if i < len(residents) - 2 else "no", now=v + timedelta(minutes=i)
+            vote,
+            actor=r,
+            choice="yes" if i < len(residents) - 2 else "no",
+            now=v + timedelta(minutes=i),
         )
     d.do_close(vote, actor=liaison, resolution="验收通过", now=v + timedelta(days=1))
     d.do_publish_results(
@@ -283,7 +295,9 @@ def village_stages(
         d.do_late(meeting, due_at=meeting.convene_by, now=meeting.convene_by + timedelta(minutes=1))
     out["compelled"] = t.pk
     # Scheduled: a meeting notified for the coming week.
-    t = topic(3, "文化广场安装健身器材", "广场有地方，老人想要一些健身器材。", now - timedelta(days=3))
+    t = topic(
+        3, "文化广场安装健身器材", "广场有地方，老人想要一些健身器材。", now - timedelta(days=3)
+    )
     m = d.do_create_meeting(
         actor=liaison, hall=village, title="村民代表会议：健身器材", topics=[t.pk],
         starts_at=_evening(now + timedelta(days=5)), place="村委会会议室",
@@ -307,7 +321,9 @@ def village_stages(
     d.do_withdraw_topic(t, actor=residents[5], note="已通过诉求解决", now=now - timedelta(days=19))
     out["withdrawn"] = t.pk
     # Adopted, built, acceptance failed: the project goes on.
-    t = topic(6, "村委会门前安装路灯", "村委会门前晚上漆黑，开会回家看不见路。", now - timedelta(days=20))
+    t = topic(
+        6, "村委会门前安装路灯", "村委会门前晚上漆黑，开会回家看不见路。", now - timedelta(days=20)
+    )
     m = d.do_create_meeting(
         actor=liaison, hall=village, title="村民代表会议：村委会门前路灯", topics=[t.pk],
         starts_at=_evening(now - timedelta(days=17)), now=now - timedelta(days=19),
@@ -379,10 +395,20 @@ def seed(org: Any, now: datetime, photo: PhotoMaker) -> dict[str, Any]:
     )
     villagers = [org.residents[0], *org.residents[1:14]]  # resident1 and 东关镇 neighbours
     register(
-        village, villagers, households=60, per_household=2, representatives=9, committee=3,
+        village,
+        villagers,
+        households=60,
+        per_household=2,
+        representatives=9,
+        committee=3,
         names=_head(org),
     )
     stages = village_stages(
         village, liaison=org.liaisons[village.pk][0], residents=villagers, photo=photo, now=now
     )
-    return {"ebike": story, "village": stages, "compound": compound.code, "village_code": village.code}
+    return {
+        "ebike": story,
+        "village": stages,
+        "compound": compound.code,
+        "village_code": village.code,
+    }

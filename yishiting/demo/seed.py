@@ -1857,6 +1857,9 @@ def seed_demo(
         took = _time.monotonic()
         deliberation.seed(org, now, lambda name: _named(sim.photo()[0], name))
         if log:
-            log(f"deliberation: the e-bike story and the village's topics ({_time.monotonic() - took:.1f} s)")
+            log(
+                "deliberation: the e-bike story and the village's topics "
+                f"({_time.monotonic() - took:.1f} s)"
+            )
     result = {"seeded": True, **counts(), "seconds": round(_time.monotonic() - started, 1)}
     return result

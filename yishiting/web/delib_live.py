@@ -29,9 +29,7 @@ def groups_for(event: Any) -> set[str]:
         if pk:
             out.add(f"{kind}.{pk}")
             owner = owner or getattr(event, kind)
-    if event.verb in ("schedule", "adopt", "not_adopt", "unschedule") and event.data.get(
-        "meeting"
-    ):
+    if event.verb in ("schedule", "adopt", "not_adopt", "unschedule") and event.data.get("meeting"):
         out.add(f"meeting.{event.data['meeting']}")
     if event.project_id and event.data.get("meeting"):
         out.add(f"meeting.{event.data['meeting']}")

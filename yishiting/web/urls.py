@@ -60,7 +60,9 @@ urlpatterns = [
     path("projects/<int:project_id>/", deliberation.project_page, name="project"),
     path("projects/<int:project_id>/do/<str:verb>/", deliberation.project_act, name="project-act"),
     path("matters/<int:matter_id>/", deliberation.matter_page, name="matter"),
-    path("matters/<int:matter_id>/export.<str:fmt>", deliberation.matter_export, name="matter-export"),
+    path(
+        "matters/<int:matter_id>/export.<str:fmt>", deliberation.matter_export, name="matter-export"
+    ),
     path("late/", deliberation.late, name="late"),
     path("dphotos/<int:photo_id>", deliberation.photo, name="delib-photo"),
 ]

@@ -317,9 +317,9 @@ def paper_sheet(officer: Page, votes: dict[str, str], sheet: Path) -> None:
     """Enter a signed paper sheet: each person's vote, and the sheet's photo."""
     officer.locator("#tally-form").locator("xpath=..").locator("summary").click()
     for name, choice in votes.items():
-        officer.locator("#tally-form label.tally-row", has_text=name).locator("select").select_option(
-            choice
-        )
+        officer.locator("#tally-form label.tally-row", has_text=name).locator(
+            "select"
+        ).select_option(choice)
     officer.set_input_files("#tally-form input[name=photo]", str(sheet))
     expect(officer.locator("#tally-form [data-photo-status]")).to_contain_text("KB")
     officer.click("#tally-form button[type=submit]")
@@ -384,9 +384,7 @@ def test_the_e_bike_story_in_the_browser(browser: Browser, base: str, tmp_path: 
         expect(liaison.locator("#ballots")).to_have_text("4")
         # A paper sheet for three more, with its photo; then close.
         liaison.reload()
-        paper_sheet(
-            liaison, {"居民0005-1": "yes", "居民0006-1": "yes", "居民0007-1": "yes"}, sheet
-        )
+        paper_sheet(liaison, {"居民0005-1": "yes", "居民0006-1": "yes", "居民0007-1": "yes"}, sheet)
         expect(liaison.locator("#ballots")).to_have_text("7")
         liaison.locator("#close-form").locator("xpath=..").locator("summary").click()
         liaison.fill("#close-form textarea[name=dissent]", "1户担心噪音")

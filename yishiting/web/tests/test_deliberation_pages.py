@@ -204,7 +204,10 @@ def test_an_officer_runs_a_meeting_through_the_page(w: dict[str, Any]) -> None:
     assert meeting.status == "draft"
     # Urgent needs a reason; with one it goes out.
     assert liaison.post(f"{url}do/notify/", {"urgent": "1"}).status_code == 422
-    assert liaison.post(f"{url}do/notify/", {"urgent": "1", "reason": "雨季前必须装好"}).status_code == 302
+    assert (
+        liaison.post(f"{url}do/notify/", {"urgent": "1", "reason": "雨季前必须装好"}).status_code
+        == 302
+    )
     meeting.refresh_from_db()
     assert meeting.status == "notified" and meeting.urgent_reason == "雨季前必须装好"
     # A resident sees the notice but none of the officers' tools, nor the QR code.
@@ -238,7 +241,10 @@ def test_sign_in_by_qr_vote_tally_and_the_resolution(w: dict[str, Any]) -> None:
     assert 'id="signed-in"' in resident.get(url).content.decode()
     # Votes online; a second vote is refused.
     for i, u in enumerate(w["users"][:6]):
-        assert as_user(u).post(f"{url}do/vote/", {"choice": "yes" if i < 5 else "no"}).status_code == 302
+        assert (
+            as_user(u).post(f"{url}do/vote/", {"choice": "yes" if i < 5 else "no"}).status_code
+            == 302
+        )
     assert resident.post(f"{url}do/vote/", {"choice": "no"}).status_code == 409
     assert 'id="my-vote"' in resident.get(url).content.decode()
     # A stranger cannot vote.
@@ -248,7 +254,9 @@ def test_sign_in_by_qr_vote_tally_and_the_resolution(w: dict[str, Any]) -> None:
     assert liaison.post(f"{url}do/sign_in/", {"resident": residents[10].pk}).status_code == 302
     sheet = {f"choice_{r.pk}": "yes" for r in residents[10:16]}
     assert liaison.post(f"{url}do/tally/", sheet).status_code == 422  # no photo
-    assert liaison.post(f"{url}do/tally/", {**sheet, "photo": photo("sheet.png")}).status_code == 302
+    assert (
+        liaison.post(f"{url}do/tally/", {**sheet, "photo": photo("sheet.png")}).status_code == 302
+    )
     twice = liaison.post(
         f"{url}do/tally/", {f"choice_{residents[0].pk}": "no", "photo": photo("s2.png")}
     )
@@ -258,7 +266,12 @@ def test_sign_in_by_qr_vote_tally_and_the_resolution(w: dict[str, Any]) -> None:
     # 12 of 20 present: a fail cannot be declared when the votes carried it.
     refused = liaison.post(f"{url}do/close/", {"passed": "no"})
     assert refused.status_code == 409
-    assert liaison.post(f"{url}do/close/", {"resolution": "建充电桩10个", "dissent": "1户反对"}).status_code == 302
+    assert (
+        liaison.post(
+            f"{url}do/close/", {"resolution": "建充电桩10个", "dissent": "1户反对"}
+        ).status_code
+        == 302
+    )
     page = Client().get(url).content.decode()
     assert 'id="r-roster">20<' in page and 'id="r-present">12<' in page
     assert 'id="r-yes">11<' in page and 'id="r-no">1<' in page and 'id="r-abstain">0<' in page
@@ -277,7 +290,10 @@ def test_below_quorum_the_page_says_which_rule_failed(w: dict[str, Any]) -> None
     meeting = closed_meeting(w, votes=5)  # 5 of 20 present: below quorum
     page = Client().get(f"/meetings/{meeting.pk}/").content.decode()
     assert "表决未通过" in page and 'id="r-failures"' in page and "below quorum" in page
-    assert 'id="project-btn"' not in as_user(w["liaison"]).get(f"/meetings/{meeting.pk}/").content.decode()
+    assert (
+        'id="project-btn"'
+        not in as_user(w["liaison"]).get(f"/meetings/{meeting.pk}/").content.decode()
+    )
 
 
 # --- projects ---------------------------------------------------------------------------------
@@ -293,12 +309,23 @@ def test_project_page_milestones_requests_and_acceptance(w: dict[str, Any]) -> N
     project = Project.objects.get()
     url = f"/projects/{project.pk}/"
     assert response["Location"] == url
-    assert liaison.post(f"{url}do/milestone/", {"title": "安装充电桩", "cost": "abc"}).status_code == 422
-    assert liaison.post(
-        f"{url}do/milestone/", {"title": "安装充电桩", "cost": "12000", "due_on": "2026-12-20"}
-    ).status_code == 302
+    assert (
+        liaison.post(f"{url}do/milestone/", {"title": "安装充电桩", "cost": "abc"}).status_code
+        == 422
+    )
+    assert (
+        liaison.post(
+            f"{url}do/milestone/", {"title": "安装充电桩", "cost": "12000", "due_on": "2026-12-20"}
+        ).status_code
+        == 302
+    )
     step = project.milestones.get()
-    assert liaison.post(f"{url}do/add_request/", {"title": "接电增容", "text": "需要供电公司接电"}).status_code == 302
+    assert (
+        liaison.post(
+            f"{url}do/add_request/", {"title": "接电增容", "text": "需要供电公司接电"}
+        ).status_code
+        == 302
+    )
     req = project.requests.get()
     assert liaison.post(f"{url}do/complete_milestone/", {"milestone": step.pk}).status_code == 422
     done = liaison.post(
@@ -357,5 +384,5 @@ def test_township_sees_late_meetings_and_publicity(w: dict[str, Any]) -> None:
     # Another township's manager does not see it.
     other = User.objects.create(username="manager2", display_name="钱")
     Membership.objects.create(user=other, role=Role.MANAGER, hall=county.township2)
-    assert f'/meetings/{meeting.pk}/' not in as_user(other).get("/late/").content.decode()
+    assert f"/meetings/{meeting.pk}/" not in as_user(other).get("/late/").content.decode()
     assert 'href="/late/"' in as_user(county["manager1"]).get("/w/").content.decode()

@@ -8,6 +8,7 @@ import io
 import tempfile
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import segno
@@ -594,7 +595,8 @@ def project_context(project: Project, who: Actor | None) -> dict[str, Any]:
     by_step: dict[int, list[Photo]] = {}
     for e in done_events:
         by_step.setdefault(int(e.data.get("milestone", 0)), []).extend(photos.get(e.pk, []))
-    milestones = [{"m": m, "photos": by_step.get(m.pk, [])} for m in project.milestones.all()]
+    steps = list(project.milestones.all())
+    milestones = [{"m": m, "photos": by_step.get(m.pk, [])} for m in steps]
     allowed = states.allowed("project", project.status)
     acceptance = project.acceptance_meetings.order_by("-id").first()
     return {
@@ -603,8 +605,8 @@ def project_context(project: Project, who: Actor | None) -> dict[str, Any]:
         **roles,
         "status_label": states.PROJECT_LABELS[states.ProjectState(project.status)],
         "milestones": milestones,
-        "open_milestones": [x["m"] for x in milestones if x["m"].done_at is None],
-        "cost": sum((x["m"].cost for x in milestones), start=0),
+        "open_milestones": [m for m in steps if m.done_at is None],
+        "cost": sum((m.cost for m in steps), start=Decimal(0)),
         "requests": [
             {
                 "id": r.pk,
@@ -759,7 +761,7 @@ def matter_page(request: HttpRequest, matter_id: int) -> HttpResponse:
 
 
 @login_required
-def matter_export(request: HttpRequest, matter_id: int, fmt: str) -> HttpResponse:
+def matter_export(request: HttpRequest, matter_id: int, fmt: str) -> HttpResponse | FileResponse:
     """The filled 四议两公开 forms of one matter as .xlsx or PDF."""
     matter = _get(d.load_matter, matter_id)
     try:
