@@ -39,7 +39,7 @@ from yishiting.deliberation.models import (
     Topic,
 )
 from yishiting.deliberation.states import MeetingState, TopicState
-from yishiting.orgs.models import Hall, HallKind, Role
+from yishiting.orgs.models import Hall, HallKind, Membership, Role
 from yishiting.orgs.scope import Actor
 from yishiting.requests.states import STATE_LABELS, State
 from yishiting.web.views.common import _aware, actor_of
@@ -121,12 +121,22 @@ def _roles(who: Actor | None, hall: Hall) -> dict[str, Any]:
     }
 
 
-def _name(user: Any, full: bool) -> str:
-    """A person's name: whole for the hall's officers, masked for everyone else."""
+def _name(user: Any, full: bool, staff: set[int] | frozenset[int] = frozenset()) -> str:
+    """A person's name: whole for the hall's officers to read and for staff (who act in
+    public), masked otherwise."""
     if user is None:
         return _("系统")
     name = user.display_name or user.username
-    return name if full else mask_name(name)
+    return name if full or user.pk in staff else mask_name(name)
+
+
+def _staff(user_ids: Any) -> set[int]:
+    """Those of `user_ids` with a staff role (liaison, manager, ...): named in public."""
+    return set(
+        Membership.objects.filter(user_id__in=list(user_ids))
+        .exclude(role=Role.REPRESENTATIVE)
+        .values_list("user_id", flat=True)
+    )
 
 
 def _photos_of(events: Any) -> dict[int, list[Photo]]:
@@ -142,11 +152,12 @@ def _timeline(qs: Any, full: bool) -> list[dict[str, Any]]:
     if not full:
         events = [e for e in events if e.public]
     photos = _photos_of([e.pk for e in events])
+    staff = _staff({e.actor_id for e in events if e.actor_id})
     return [
         {
             "verb": e.verb,
             "label": EVENT_LABELS.get(e.verb, e.verb),
-            "actor": _name(e.actor, full) if e.actor_id else _("系统"),
+            "actor": _name(e.actor, full, staff) if e.actor_id else _("系统"),
             "note": e.note if full else mask_text(e.note),
             "public": e.public,
             "at": e.created_at,
@@ -299,9 +310,12 @@ def topic_context(topic: Topic, who: Actor | None) -> dict[str, Any]:
     hall = topic.hall
     roles = _roles(who, hall)
     full = roles["internal"]
-    comments = Comment.objects.filter(topic=topic).select_related("author").order_by("id")
-    if not full:
-        comments = comments.filter(public=True)
+    comments = list(
+        Comment.objects.filter(topic=topic, **({} if full else {"public": True}))
+        .select_related("author")
+        .order_by("id")
+    )
+    staff = _staff({c.author_id for c in comments if c.author_id})
     resident = roles["resident"]
     supported = resident is not None and topic.supports.filter(resident=resident).exists()
     allowed = states.allowed("topic", topic.status)
@@ -315,7 +329,7 @@ def topic_context(topic: Topic, who: Actor | None) -> dict[str, Any]:
         "status_label": states.TOPIC_LABELS[TopicState(topic.status)],
         "comments": [
             {
-                "author": _name(c.author, full),
+                "author": _name(c.author, full, staff),
                 "stance": c.stance,
                 "stance_label": Stance(c.stance).label,
                 "text": c.text if full else mask_text(c.text),
@@ -439,6 +453,13 @@ def meeting_context(meeting: Meeting, who: Actor | None, token: str = "") -> dic
     decision = meeting.purpose == Purpose.DECISION
     project = getattr(meeting, "adopted_project", None) if meeting.status == "closed" else None
     failures = list((meeting.counts or {}).get("failures", []))
+    running = {"agenda", "notify", "open", "sign_in", "tally", "close", "cancel"}
+    can_publish = (
+        officer and decision and meeting.status == "closed" and meeting.published_at is None
+    )
+    can_project = (
+        officer and decision and meeting.status == "closed" and bool(meeting.passed)
+    ) and project is None
     return {
         "meeting": meeting,
         "hall": hall,
@@ -461,15 +482,9 @@ def meeting_context(meeting: Meeting, who: Actor | None, token: str = "") -> dic
         "choices": list(Choice),
         "decision": decision,
         "project": project,
-        "can_project": officer
-        and decision
-        and meeting.status == "closed"
-        and bool(meeting.passed)
-        and project is None,
-        "can_publish": officer
-        and decision
-        and meeting.status == "closed"
-        and meeting.published_at is None,
+        "can_project": can_project,
+        "can_publish": can_publish,
+        "tools": officer and bool(running & set(allowed) or can_publish or can_project or tallies),
         "failures": failures,
         "timeline": _timeline(meeting.events.all(), officer or roles["internal"]),
         "now": timezone.now(),
