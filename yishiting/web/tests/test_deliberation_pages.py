@@ -386,3 +386,25 @@ def test_township_sees_late_meetings_and_publicity(w: dict[str, Any]) -> None:
     Membership.objects.create(user=other, role=Role.MANAGER, hall=county.township2)
     assert f"/meetings/{meeting.pk}/" not in as_user(other).get("/late/").content.decode()
     assert 'href="/late/"' in as_user(county["manager1"]).get("/w/").content.decode()
+
+
+# --- live ---------------------------------------------------------------------------------------
+
+
+def test_a_support_is_pushed_to_the_topic_and_its_halls(
+    w: dict[str, Any], django_capture_on_commit_callbacks: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yishiting.web import delib_live, live
+
+    sent: list[tuple[set[str], dict[str, Any]]] = []
+    monkeypatch.setattr(live, "send", lambda groups, message: sent.append((groups, message)))
+    topic = raise_topic(w)
+    with django_capture_on_commit_callbacks(execute=True):
+        d.do_support(topic, actor=w["users"][1])
+    groups, message = sent[-1]
+    assert f"topic.{topic.pk}" in groups and f"delib.{w['hall'].code}" in groups
+    assert "hall.130500001" in groups  # the township's staff pages hear of it too
+    assert message["kind"] == "delib" and message["verb"] == "support"
+    # Only public deliberation groups may be watched by any page.
+    assert delib_live.WATCHABLE.match("topic.5") and delib_live.WATCHABLE.match("delib.130500")
+    assert not delib_live.WATCHABLE.match("hall.130500") and not delib_live.WATCHABLE.match("req.1")
