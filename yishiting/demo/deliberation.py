@@ -21,6 +21,8 @@ from yishiting.orgs.scope import Actor
 from yishiting.requests import actions as A
 
 PhotoMaker = Callable[[str], io.BytesIO]
+# Requests the deliberation adds to the demo's `requests` (the e-bike project's, to 供电公司).
+REQUESTS = 1
 
 
 def register(
