@@ -95,6 +95,7 @@ def test_hall_topics_page_for_visitors_residents_and_officers(w: dict[str, Any])
     officer = as_user(w["liaison"]).get(url).content.decode()
     assert 'id="new-meeting"' in officer
     assert Client().get("/h/130500/topics/").status_code == 404  # a county does not deliberate
+    assert Client().get("/h/13%00/topics/").status_code == 404
     # The hall page, the workspace and the inbox link to it.
     assert f'href="{url}"' in Client().get(f"/h/{w['hall'].code}/").content.decode()
     assert f'href="{url}"' in as_user(w["liaison"]).get("/w/").content.decode()

@@ -96,7 +96,8 @@ ROSTER_LIMIT = 500
 
 
 def _deliberating_hall(code: str) -> Hall:
-    hall = Hall.objects.filter(code=code).first()
+    # PostgreSQL refuses NUL in text: such a code names no hall (404, not a 500).
+    hall = None if "\x00" in code else Hall.objects.filter(code=code).first()
     if hall is None or hall.kind not in register.REGISTER_KINDS:
         raise Http404(_("找不到该议事厅"))
     return hall
