@@ -32,6 +32,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from yishiting.core.errors import ActionError
+from yishiting.demo import deliberation
 from yishiting.demo import texts as T
 from yishiting.notify import outbox
 from yishiting.orgs.models import (
@@ -1823,6 +1824,11 @@ def counts(county_code: str = DEMO_COUNTY_CODE) -> dict[str, Any]:
     }
 
 
+def _named(photo: io.BytesIO, name: str) -> io.BytesIO:
+    photo.name = name
+    return photo
+
+
 def seed_demo(
     requests: int = 1000, now: datetime | None = None, *, log: Callable[[str], None] | None = None
 ) -> dict[str, Any]:
@@ -1848,5 +1854,12 @@ def seed_demo(
             sim.play(plan)
             if log and i % 200 == 0:
                 log(f"requests: {sim.created} ({_time.monotonic() - started:.1f} s)")
+        took = _time.monotonic()
+        deliberation.seed(org, now, lambda name: _named(sim.photo()[0], name))
+        if log:
+            log(
+                "deliberation: the e-bike story and the village's topics "
+                f"({_time.monotonic() - took:.1f} s)"
+            )
     result = {"seeded": True, **counts(), "seconds": round(_time.monotonic() - started, 1)}
     return result

@@ -11,7 +11,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from yishiting.orgs.models import Role
 from yishiting.orgs.scope import Actor
-from yishiting.web import live
+from yishiting.web import delib_live, live
 
 # How many single requests one page may follow.
 MAX_FOLLOWED = 200
@@ -61,11 +61,16 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         """`{"follow": [request ids]}`: the page shows these requests (public data only flows)."""
         ids = content.get("follow") if isinstance(content, dict) else None
-        if not isinstance(ids, list):
+        watch = content.get("watch") if isinstance(content, dict) else None
+        if not isinstance(ids, list) and not isinstance(watch, list):
             return
-        for value in ids[:MAX_FOLLOWED]:
+        for value in (ids or [])[:MAX_FOLLOWED]:
             if isinstance(value, int) and value > 0:
                 await self._join(f"req.{value}")
+        # deliberation pages: `{"watch": ["topic.5", "delib.<hall code>"]}` (public counts)
+        for name in (watch or [])[:MAX_FOLLOWED]:
+            if isinstance(name, str) and delib_live.WATCHABLE.match(name):
+                await self._join(name)
         await self.send_json({"kind": "following", "count": len(self.joined)})
 
     async def disconnect(self, code: int) -> None:

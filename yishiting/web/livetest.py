@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -45,6 +46,8 @@ from django.utils import timezone
 from yishiting.testing import build_county, png_bytes
 from yishiting.orgs.models import DutyShift, User
 c = build_county()
+from yishiting.web.livetest import seed_deliberation
+seed_deliberation(c)
 for u in User.objects.all():
     u.set_password(sys.argv[1])
     u.save()
@@ -87,6 +90,66 @@ if len(sys.argv) > 2:
                 now=now - timedelta(minutes=3))  # past half its clock: amber
     print(r1.pk, r5.pk, r6.follow_code)
 """
+
+
+# The deliberation's compound for the browser's e-bike story: 幸福小区, ten households of one
+# verified adult each (xf0 … xf9), its liaison liaison_xf.
+COMPOUND = "130500001101"
+
+
+def seed_deliberation(c: Any) -> None:
+    """幸福小区's register, and a project whose acceptance vote is open (topic 1, meeting 1,
+    project 1, acceptance meeting 2): the browser's failed-acceptance variant starts there."""
+    import io
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from yishiting.deliberation import actions as d
+    from yishiting.deliberation.testing import fill
+    from yishiting.orgs.models import Hall, HallKind, Membership, Role, User
+    from yishiting.testing import png_bytes
+
+    community = Hall.objects.create(
+        code="130500001100", name="东关社区", kind=HallKind.COMMUNITY, parent=c.township
+    )
+    compound = Hall.objects.create(
+        code=COMPOUND, name="幸福小区", kind=HallKind.COMPOUND, parent=community
+    )
+    liaison = User.objects.create(username="liaison_xf", display_name="高敏")
+    Membership.objects.create(user=liaison, role=Role.LIAISON, hall=compound)
+    people = fill(compound, households=10, accounts=10, prefix="xf").users()
+
+    def photo() -> io.BytesIO:
+        f = io.BytesIO(png_bytes(320, 240, "slategray"))
+        f.name = "roof.png"
+        return f
+
+    now = timezone.now()
+    topic = d.do_raise_topic(
+        actor=people[5], hall=compound, title="楼顶防水层老化漏雨",
+        text="6号楼顶层每逢下雨就漏，建议整体重做防水。", now=now - timedelta(days=9),
+    )  # fmt: skip
+    meeting = None
+    for u in people[5:7]:
+        _t, meeting = d.do_support(topic, actor=u, now=now - timedelta(days=9))
+    assert meeting is not None
+    starts = now - timedelta(days=8)
+    d.do_agenda(meeting, actor=liaison, starts_at=starts, now=starts - timedelta(hours=2))
+    d.do_notify(meeting, actor=liaison, now=starts - timedelta(hours=1))
+    d.do_open(meeting, actor=liaison, now=starts)
+    for u in people[:7]:
+        d.do_vote(meeting, actor=u, choice="yes", now=starts + timedelta(minutes=5))
+    d.do_close(meeting, actor=liaison, now=starts + timedelta(hours=1))
+    d.do_publish(meeting, actor=liaison, now=starts + timedelta(hours=2))
+    project = d.do_create_project(
+        actor=liaison, meeting=meeting.pk, title="6号楼顶防水", now=starts + timedelta(hours=3)
+    )
+    step = d.do_add_milestone(project, actor=liaison, title="重做防水层", cost="9000",
+                              now=starts + timedelta(hours=3))  # fmt: skip
+    d.do_complete_milestone(project, actor=liaison, milestone=step.pk, photos=[photo()],
+                            now=now - timedelta(days=1))  # fmt: skip
+    d.do_start_acceptance(project, actor=liaison, now=now - timedelta(hours=1))
 
 
 def free_port() -> int:

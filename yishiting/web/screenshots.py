@@ -63,6 +63,14 @@ def shots(
         ("leader1", "leader-township", "/leader/?hall=130500001&period=7d"),
         ("leader1", "leader-list", "/leader/requests/?hall=130500001"),
         ("leader1", "rankings", "/leader/rankings/"),
+        # deliberation (livetest.seed_deliberation: an acceptance vote open on project 1)
+        ("xf0", "delib-topics", f"/h/{livetest.COMPOUND}/topics/"),
+        ("xf0", "delib-topic", "/topics/1/"),
+        ("liaison_xf", "delib-meeting-officer", "/meetings/1/"),
+        ("xf0", "delib-meeting-vote", "/meetings/2/"),
+        ("liaison_xf", "delib-acceptance-officer", "/meetings/2/"),
+        ("xf0", "delib-project", "/projects/1/"),
+        ("manager1", "delib-late", "/late/"),
     ]
     if only:
         pages = [p for p in pages if p[1] in only]

@@ -6,6 +6,7 @@ from django.urls import path
 from yishiting.web.views import (
     board,
     common,
+    deliberation,
     department,
     dispatcher,
     duty,
@@ -50,4 +51,21 @@ urlpatterns = [
     path("leader/rankings/", leader.rankings, name="leader-rankings"),
     path("leader/report/", leader.report_file, name="leader-report"),
     path("leader/hotspots/", hotspots.hotspots, name="leader-hotspots"),
+    # deliberation (议事, §9)
+    path("h/<str:code>/topics/", deliberation.topics, name="topics"),
+    path("h/<str:code>/meetings/new/", deliberation.create_meeting, name="meeting-new"),
+    path("h/<str:code>/matters/", deliberation.matters, name="matters"),
+    path("topics/<int:topic_id>/", deliberation.topic_page, name="topic"),
+    path("topics/<int:topic_id>/do/<str:verb>/", deliberation.topic_act, name="topic-act"),
+    path("meetings/<int:meeting_id>/", deliberation.meeting_page, name="meeting"),
+    path("meetings/<int:meeting_id>/qr.svg", deliberation.meeting_qr, name="meeting-qr"),
+    path("meetings/<int:meeting_id>/do/<str:verb>/", deliberation.meeting_act, name="meeting-act"),
+    path("projects/<int:project_id>/", deliberation.project_page, name="project"),
+    path("projects/<int:project_id>/do/<str:verb>/", deliberation.project_act, name="project-act"),
+    path("matters/<int:matter_id>/", deliberation.matter_page, name="matter"),
+    path(
+        "matters/<int:matter_id>/export.<str:fmt>", deliberation.matter_export, name="matter-export"
+    ),
+    path("late/", deliberation.late, name="late"),
+    path("dphotos/<int:photo_id>", deliberation.photo, name="delib-photo"),
 ]

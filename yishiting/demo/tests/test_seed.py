@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.hashers import check_password
 from django.core.management import call_command
 
+from yishiting.demo import deliberation
 from yishiting.demo.seed import DEMO_ACCOUNTS, DEMO_COUNTY_CODE, DEMO_PASSWORD, counts, seed_demo
 from yishiting.orgs.models import ClockPolicy, DutyShift, Hall, Membership, Role, User
 from yishiting.orgs.scope import Actor
@@ -84,7 +85,7 @@ def test_demo_accounts_have_their_roles(seeded: dict) -> None:
 
 @pytest.mark.django_db
 def test_requests_cover_every_state_and_replay(seeded: dict) -> None:
-    assert seeded["requests"] == 60
+    assert seeded["requests"] == 60 + deliberation.REQUESTS
     assert all(seeded["states"][s.value] > 0 for s in State), seeded["states"]
     for req in Request.objects.select_related("hall", "department"):
         events = Event.objects.filter(request=req).order_by("seq")
@@ -116,10 +117,10 @@ def test_demo_command_seeds_without_serving(db: None, settings, capsys) -> None:
     out = capsys.readouterr().out
     assert settings.DEMO is True
     assert "demo12345" in out and "dispatcher1" in out
-    assert Request.objects.count() == 30
+    assert Request.objects.count() == 30 + deliberation.REQUESTS
     call_command("demo", "--no-serve", "--requests", "30")
     assert "already seeded" in capsys.readouterr().out
-    assert Request.objects.count() == 30
+    assert Request.objects.count() == 30 + deliberation.REQUESTS
 
 
 @pytest.mark.django_db

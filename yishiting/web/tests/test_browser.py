@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -282,6 +283,230 @@ def test_two_processes_with_redis_deliver_live_updates(browser: Browser, tmp_pat
             on_b.close()
 
 
+# --- deliberation (议事, §9): the e-bike story in the browser ---------------------------------
+
+COMPOUND = livetest.COMPOUND
+# The deliberation pages for axe-core (append to AXE_PAGES): the seeded project of
+# livetest.seed_deliberation is topic 1, meeting 1, project 1, acceptance meeting 2.
+DELIB_AXE_PAGES = [
+    (None, f"/h/{COMPOUND}/topics/"),
+    ("xf0", f"/h/{COMPOUND}/topics/"),
+    ("xf0", "/topics/1/"),
+    ("liaison_xf", "/topics/1/"),
+    ("xf0", "/meetings/2/"),
+    ("liaison_xf", "/meetings/1/"),
+    ("liaison_xf", "/meetings/2/"),
+    ("xf0", "/projects/1/"),
+    ("liaison_xf", "/projects/1/"),
+    ("manager1", "/late/"),
+    ("liaison1", f"/h/{VILLAGE}/matters/"),
+]
+
+
+def logged_in(browser: Browser, base: str, who: str) -> Page:
+    return livetest.login(context(browser, base), base, who)
+
+
+def vote(page: Page, meeting: str, choice: str) -> None:
+    page.goto(meeting)
+    page.check(f"#vote-form input[name=choice][value={choice}]")
+    page.click("#vote-btn")
+    expect(page.locator("#my-vote")).to_be_visible()
+
+
+def paper_sheet(officer: Page, votes: dict[str, str], sheet: Path) -> None:
+    """Enter a signed paper sheet: each person's vote, and the sheet's photo."""
+    officer.locator("#tally-form").locator("xpath=..").locator("summary").click()
+    for name, choice in votes.items():
+        officer.locator("#tally-form label.tally-row", has_text=name).locator(
+            "select"
+        ).select_option(choice)
+    officer.set_input_files("#tally-form input[name=photo]", str(sheet))
+    expect(officer.locator("#tally-form [data-photo-status]")).to_contain_text("KB")
+    officer.click("#tally-form button[type=submit]")
+    officer.wait_for_load_state()
+
+
+def test_the_e_bike_story_in_the_browser(browser: Browser, base: str, tmp_path: Path) -> None:
+    from django.utils import timezone
+
+    sheet = big_photo(tmp_path)
+    people = {u: logged_in(browser, base, u) for u in ("xf0", "xf1", "xf2", "xf3")}
+    liaison = logged_in(browser, base, "liaison_xf")
+    pages = [liaison, *people.values()]
+    try:
+        # A resident raises the topic from the hall's deliberation page.
+        a = people["xf0"]
+        a.goto(f"/h/{COMPOUND}/")
+        a.click("#topics-link")
+        a.locator("#raise-topic summary").click()
+        a.fill("#raise-topic input[name=title]", "楼道充电隐患，建集中充电桩")
+        a.fill("#raise-topic textarea[name=text]", "电动车在楼道里充电太危险，建议在东门建充电桩。")
+        a.click("#raise-btn")
+        a.wait_for_url("**/topics/*/")
+        topic = a.url
+        # Another resident watches the counts move live while the first supports.
+        b = people["xf1"]
+        b.goto(topic)
+        live(b)
+        a.click("#support-btn")
+        expect(a.locator("#supported")).to_be_visible()
+        expect(b.locator("#supporters")).to_have_text("1")  # pushed, not reloaded
+        b.locator("#comment-form input[value=for]").check()
+        b.fill("#comment-form textarea[name=text]", "同意，太危险了")
+        b.click("#comment-form button[type=submit]")
+        expect(b.locator("#comments")).to_contain_text("同意，太危险了")
+        b.click("#support-btn")  # the second household of ten: 1/5 reached
+        expect(b.locator("#topic-status")).to_have_text("待召集")
+        meeting = b.locator("#topic-counts .notice a").first.get_attribute("href")
+        assert meeting is not None
+        # The liaison convenes the compelled meeting: time, notice, open.
+        liaison.goto(meeting)
+        liaison.locator("#agenda-form").locator("xpath=..").locator("summary").click()
+        starts = timezone.localtime(timezone.now() + timedelta(minutes=30))
+        liaison.fill("#agenda-form input[name=starts_at]", starts.strftime("%Y-%m-%dT%H:%M"))
+        liaison.fill("#agenda-form textarea[name=preread]", "东门建10个充电桩，预算1.2万元")
+        liaison.click("#agenda-form button[type=submit]")
+        liaison.wait_for_load_state()
+        liaison.click("#notify-btn")
+        expect(liaison.locator("#meeting-status")).to_have_text("已通知")
+        liaison.click("#open-btn")
+        expect(liaison.locator("#meeting-status")).to_have_text("会议中")
+        sign_in = liaison.get_attribute("#sign-in-link", "href")
+        assert sign_in is not None
+        # Residents sign in with the QR code's link and vote online; the liaison's count moves.
+        people["xf2"].goto(sign_in)
+        people["xf2"].click("#sign-in-btn")
+        expect(people["xf2"].locator("#signed-in")).to_be_visible()
+        live(liaison)
+        for who in ("xf0", "xf1", "xf2"):
+            vote(people[who], meeting, "yes")
+        vote(people["xf3"], meeting, "no")
+        expect(liaison.locator("#ballots")).to_have_text("4")
+        # A paper sheet for three more, with its photo; then close.
+        liaison.reload()
+        paper_sheet(liaison, {"居民0005-1": "yes", "居民0006-1": "yes", "居民0007-1": "yes"}, sheet)
+        expect(liaison.locator("#ballots")).to_have_text("7")
+        liaison.locator("#close-form").locator("xpath=..").locator("summary").click()
+        liaison.fill("#close-form textarea[name=dissent]", "1户担心噪音")
+        liaison.click("#close-btn")
+        expect(liaison.locator("#resolution")).to_contain_text("表决通过")
+        expect(liaison.locator("#r-roster")).to_have_text("10")
+        expect(liaison.locator("#r-present")).to_have_text("7")
+        expect(liaison.locator("#r-yes")).to_have_text("6")
+        expect(liaison.locator("#r-rule")).to_contain_text("城市居民委员会组织法")
+        liaison.click("#publish-btn")
+        expect(liaison.locator("#resolution")).to_contain_text("已在公开栏和群里公开")
+        a.goto(topic)
+        expect(a.locator("#topic-status")).to_have_text("已通过")
+        # The project: a milestone, a request for the power company.
+        liaison.goto(meeting)
+        liaison.click("#project-btn")
+        liaison.wait_for_url("**/projects/*/")
+        project = liaison.url
+        liaison.locator("#milestone-form").locator("xpath=..").locator("summary").click()
+        liaison.fill("#milestone-form input[name=title]", "安装10个充电桩")
+        liaison.fill("#milestone-form input[name=cost]", "12000")
+        liaison.click("#milestone-form button[type=submit]")
+        expect(liaison.locator("#milestones")).to_contain_text("安装10个充电桩")
+        liaison.locator("#request-form").locator("xpath=..").locator("summary").click()
+        liaison.fill("#request-form input[name=title]", "充电桩接电增容")
+        liaison.fill("#request-form textarea[name=text]", "幸福小区东门充电桩需要供电公司接电增容")
+        liaison.click("#request-form button[type=submit]")
+        request_link = liaison.locator("#project-requests a").first.get_attribute("href")
+        assert request_link is not None
+        # The request climbs to the county and the power company fixes it with a photo.
+        rid = request_link.strip("/").split("/")[1]
+        panel = f"#panel-{rid}"
+        liaison.goto(request_link)
+        act(liaison, "escalate", note="需供电公司接电")
+        expect(liaison.locator(panel)).to_have_attribute("data-status", "escalated")
+        manager = logged_in(browser, base, "manager1")
+        pages.append(manager)
+        manager.goto(request_link)
+        for _ in range(2):  # community → township → the county's assignment hall
+            act(manager, "acknowledge")
+            expect(manager.locator(panel)).to_have_attribute("data-status", "acknowledged")
+            act(manager, "escalate", note="报县交办")
+            expect(manager.locator(panel)).to_have_attribute("data-status", "escalated")
+        dispatcher = logged_in(browser, base, "dispatcher1")
+        pages.append(dispatcher)
+        dispatcher.goto(request_link)
+        act(dispatcher, "dispatch", department="gongdian")
+        expect(dispatcher.locator(panel)).to_have_attribute("data-status", "dispatched")
+        officer = logged_in(browser, base, "dept2")
+        pages.append(officer)
+        officer.goto(request_link)
+        act(officer, "claim")
+        expect(officer.locator(panel)).to_have_attribute("data-status", "claimed")
+        form = officer.locator("form[data-verb-form=resolve]")
+        form.locator("textarea[name=note]").fill("已接电增容")
+        form.locator("input[name=photos]").set_input_files(str(sheet))
+        expect(form.locator("[data-photo-status]")).to_contain_text("KB")
+        form.locator("button[data-verb=resolve]").click()
+        expect(officer.locator(panel)).to_have_attribute("data-status", "resolved")
+        # The milestone is done with its photo; the residents accept the work.
+        liaison.goto(project)
+        expect(liaison.locator("#project-requests")).to_contain_text("已办结")
+        liaison.locator("#complete-form").locator("xpath=..").locator("summary").click()
+        liaison.set_input_files("#complete-form input[name=photos]", str(sheet))
+        expect(liaison.locator("#complete-form [data-photo-status]")).to_contain_text("KB")
+        liaison.click("#complete-form button[type=submit]")
+        expect(liaison.locator("#progress")).to_have_text("100%")
+        a.goto(project)
+        live(a)
+        liaison.click("#acceptance-btn")
+        liaison.wait_for_url("**/meetings/*/")
+        acceptance = liaison.url
+        for who in ("xf0", "xf1", "xf2", "xf3"):
+            vote(people[who], acceptance, "yes")
+        paper_sheet(liaison, {"居民0005-1": "yes", "居民0006-1": "no"}, sheet)
+        liaison.locator("#close-form").locator("xpath=..").locator("summary").click()
+        liaison.click("#close-btn")
+        expect(liaison.locator("#resolution")).to_contain_text("表决通过")
+        people["xf0"].goto(project)
+        expect(people["xf0"].locator("#project-status")).to_have_text("已完成")
+        expect(people["xf0"].locator("#milestones img")).to_have_count(1)
+    finally:
+        for p in pages:
+            p.context.close()
+
+
+def test_a_failed_acceptance_reopens_the_project_in_the_browser(
+    browser: Browser, base: str, tmp_path: Path
+) -> None:
+    sheet = big_photo(tmp_path)
+    people = {u: logged_in(browser, base, u) for u in ("xf0", "xf1", "xf2", "xf3")}
+    liaison = logged_in(browser, base, "liaison_xf")
+    try:
+        watcher = people["xf0"]
+        watcher.goto("/projects/1/")
+        expect(watcher.locator("#project-status")).to_have_text("验收表决中")
+        watcher.click("#acceptance-link")
+        acceptance = watcher.url
+        for who in ("xf0", "xf1", "xf2", "xf3"):
+            vote(people[who], acceptance, "no")
+        liaison.goto(acceptance)
+        paper_sheet(liaison, {"居民0005-1": "no", "居民0006-1": "yes"}, sheet)
+        liaison.locator("#close-form").locator("xpath=..").locator("summary").click()
+        liaison.check("#close-form input[name=passed][value=yes]")
+        liaison.click("#close-btn")  # declared passed against the votes: refused, the rule named
+        expect(liaison.locator("#refusal")).to_contain_text("no majority")
+        liaison.click("#main a.btn")  # 返回: back to the meeting, nothing changed
+        expect(liaison.locator("#meeting-status")).to_have_text("会议中")
+        liaison.locator("#close-form").locator("xpath=..").locator("summary").click()
+        liaison.fill("#close-form textarea[name=resolution]", "顶层仍有渗水，整改后再验收")
+        liaison.click("#close-btn")
+        expect(liaison.locator("#resolution")).to_contain_text("表决未通过")
+        watcher.goto("/projects/1/")
+        expect(watcher.locator("#project-status")).to_have_text("验收未通过，重新实施")
+        liaison.goto("/projects/1/")
+        expect(liaison.locator("#acceptance-btn")).to_be_visible()  # it may be put again
+    finally:
+        for p in [liaison, *people.values()]:
+            p.context.close()
+
+
 def test_submit_page_weighs_under_300_kb(browser: Browser, base: str) -> None:
     """Everything the resident's submit page transfers (HTML, CSS, JS, headers), uncached."""
     from yishiting.web.screenshots import page_weight
@@ -398,6 +623,7 @@ AXE_PAGES = [
     ("leader1", "/leader/requests/"),
     ("leader1", "/leader/wall/"),
     ("manager1", "/messages/"),
+    *DELIB_AXE_PAGES,
 ]
 
 

@@ -341,6 +341,9 @@ def workspace(request: HttpRequest) -> HttpResponse:
     if Role.LEADER in roles or who.is_admin:
         pages.append(("/leader/", _("全县诉求")))
     pages.append(("/my/", _("我的诉求")))
+    from yishiting.web.views.deliberation import deliberation_links
+
+    pages += deliberation_links(who)
     if who.is_staff_member:
         pages.append(("/messages/", _("站内消息")))
     halls = [m.hall for m in who.memberships if m.hall is not None]

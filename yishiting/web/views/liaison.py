@@ -18,6 +18,7 @@ from yishiting.requests.models import Channel
 from yishiting.requests.queries import visible_requests
 from yishiting.requests.states import OPEN
 from yishiting.web.views.common import READY_REPLIES, actor_of, error_response, rows
+from yishiting.web.views.deliberation import deliberation_links
 
 
 def handled_halls(who: Actor) -> list[Hall]:
@@ -51,6 +52,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "visits": rows(return_visits(who.user), who),
         "halls": halls,
         "ready": READY_REPLIES[0],
+        "delib_links": deliberation_links(who),
     }
     template = "web/_inbox_rows.html" if request.GET.get("fragment") else "web/inbox.html"
     return render(request, template, ctx)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from yishiting.core.errors import ActionError, InvalidError
 from yishiting.core.masking import mask_text
+from yishiting.deliberation.register import REGISTER_KINDS
 from yishiting.orgs.models import Hall, HallKind
 from yishiting.requests import actions
 from yishiting.requests.models import Channel, Follower, Request
@@ -69,13 +70,18 @@ def hall_page(request: HttpRequest, code: str) -> HttpResponse:
             return render(
                 request,
                 "web/hall.html",
-                {"hall": hall, "error": exc.message, "form": request.POST},
+                {"hall": hall, "error": exc.message, "form": request.POST, **_delib(hall)},
                 status=exc.status,
             )
         codes = [req.follow_code, *request.session.get(SESSION_CODES, [])][:20]
         request.session[SESSION_CODES] = codes
         return redirect(f"/submitted/{req.follow_code}/")
-    return render(request, "web/hall.html", {"hall": hall, "form": {}})
+    return render(request, "web/hall.html", {"hall": hall, "form": {}, **_delib(hall)})
+
+
+def _delib(hall: Hall) -> dict[str, bool]:
+    """Whether the hall page links to the hall's deliberation (villages, communities, compounds)."""
+    return {"deliberates": hall.kind in REGISTER_KINDS}
 
 
 def submitted(request: HttpRequest, code: str) -> HttpResponse:

@@ -223,15 +223,42 @@
     document.querySelectorAll("[data-req]").forEach(function (el) { ids[+el.dataset.req] = 1; });
     return Object.keys(ids).map(Number);
   }
+  /* Deliberation pages: sections marked data-delib="topic.5" refetch themselves on a change,
+     unless someone is filling a form inside them. */
+  var delibTimer;
+  function watched() {
+    var names = {};
+    document.querySelectorAll("[data-delib]").forEach(function (el) { names[el.dataset.delib] = 1; });
+    if (body.dataset.delibWatch) names[body.dataset.delibWatch] = 1;
+    return Object.keys(names);
+  }
+  function touched(el) {
+    return Array.prototype.some.call(el.querySelectorAll("input,textarea,select"), function (f) {
+      if (f.type === "radio" || f.type === "checkbox") return f.checked !== f.defaultChecked;
+      if (f.type === "file") return f.files.length > 0;
+      if (f.tagName === "SELECT") return f.selectedIndex > 0 && !f.options[f.selectedIndex].defaultSelected;
+      return f.type !== "hidden" && f.value !== f.defaultValue;
+    });
+  }
+  function delibChanged() {
+    clearTimeout(delibTimer);
+    delibTimer = setTimeout(function () {
+      document.querySelectorAll("[data-delib]").forEach(function (el) {
+        if (!touched(el)) htmx.trigger(el, "live");
+      });
+      window.__delibRefreshed = (window.__delibRefreshed || 0) + 1;
+    }, 150);
+  }
   var ws, retry = 500;
   function connect() {
     if (!window.WebSocket) return;
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live/");
-    ws.onopen = function () { retry = 500; ws.send(JSON.stringify({ follow: followed() })); body.setAttribute("data-live", "on"); };
+    ws.onopen = function () { retry = 500; ws.send(JSON.stringify({ follow: followed(), watch: watched() })); body.setAttribute("data-live", "on"); };
     ws.onmessage = function (m) {
       var d = JSON.parse(m.data);
       if (d.kind === "following") return;
       window.__liveAt = Date.now();
+      if (d.kind === "delib") { delibChanged(); return; }
       if (d.kind === "new" && body.hasAttribute("data-inbox")) {
         beep();
         if (window.Notification && Notification.permission === "granted") {
@@ -245,6 +272,6 @@
   connect();
   document.addEventListener("htmx:afterSwap", function (ev) {
     tick();
-    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ follow: followed() }));
+    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ follow: followed(), watch: watched() }));
   });
 })();
