@@ -49,6 +49,7 @@ from yishiting.core.errors import (
     ForbiddenError,
     InvalidError,
     NotFoundError,
+    refuse_nul,
 )
 from yishiting.ledger.xlsx import XLSX, write_ledger
 from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
@@ -215,15 +216,6 @@ def _json_object(request: HttpRequest) -> dict[str, Any]:
     return raw
 
 
-def _no_nul(raw: dict[str, Any]) -> None:
-    """PostgreSQL cannot store text with NUL in it: refuse it as bad input, not a 500."""
-    for key, value in raw.items():
-        if isinstance(value, dict):
-            _no_nul(value)
-        elif isinstance(value, str) and "\x00" in value:
-            raise InvalidError(f"{key}: NUL characters are not allowed")
-
-
 def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any], Any]:
     """POST /requests from JSON, or from a multipart form (`reporter.name`, `location.lat`,
     … as dotted field names) with `photos` files and a `voice` file."""
@@ -244,7 +236,7 @@ def _submit_payload(request: HttpRequest) -> tuple[RequestIn, list[Any], Any]:
         voice = request.FILES.get("voice")
     else:
         raw = _json_object(request)
-    _no_nul(raw)
+    refuse_nul(raw)
     try:
         return RequestIn.model_validate(raw), photos, voice
     except PydanticValidationError as exc:
@@ -454,7 +446,7 @@ def _verb_payload(request: HttpRequest) -> tuple[VerbIn, list[Any]]:
     else:
         raw = _json_object(request)
         photos = []
-    _no_nul(raw)
+    refuse_nul(raw)
     try:
         return VerbIn.model_validate(raw), photos
     except PydanticValidationError as exc:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ActionError(Exception):
     """A refused action: nothing was changed."""
@@ -62,3 +64,18 @@ class TooLargeError(ActionError):
 
     code = "too_large"
     status = 413
+
+
+def refuse_nul(value: Any, name: str = "body") -> None:
+    """PostgreSQL cannot store text with a NUL character in it: refuse any string holding one,
+    however deep in a parsed JSON body, as bad input (422) rather than a 500 at the database."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidError(f"{name}: NUL characters are not allowed")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            refuse_nul(key, name)
+            refuse_nul(inner, str(key))
+    elif isinstance(value, list | tuple):
+        for inner in value:
+            refuse_nul(inner, name)

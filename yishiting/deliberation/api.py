@@ -19,7 +19,7 @@ from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
 
 from yishiting.api.schemas import ErrorOut
-from yishiting.core.errors import InvalidError, NotFoundError
+from yishiting.core.errors import InvalidError, NotFoundError, refuse_nul
 from yishiting.deliberation import actions, exports, register, rules, states
 from yishiting.deliberation.models import (
     Body,
@@ -70,10 +70,11 @@ def _read(
             raw = json.loads(request.body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise InvalidError("body: not valid JSON") from None
+        except RecursionError:
+            raise InvalidError("body: JSON nested too deeply") from None
         if not isinstance(raw, dict):
             raise InvalidError("body: a JSON object is expected")
-    if "\x00" in json.dumps(raw, ensure_ascii=False):
-        raise InvalidError("body: NUL characters are not allowed")
+    refuse_nul(raw)
     try:
         return schema.model_validate(raw), files
     except PydanticValidationError as exc:

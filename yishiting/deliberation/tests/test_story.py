@@ -391,3 +391,24 @@ def test_bodies_are_listed_with_their_sources(county: County) -> None:
     }
     assert "第二十二条" in va["source"]
     assert now["village_representatives"]["quorum"][0]["words"] == "组成人员的三分之二以上"
+
+
+def test_a_nul_anywhere_in_a_body_is_a_clear_422_and_nothing_is_stored(
+    county: County, world: dict[str, Any]
+) -> None:
+    """PostgreSQL cannot store NUL: it is refused as bad input before any write, however deep."""
+    from yishiting.deliberation.models import Meeting, Topic
+
+    before = (Topic.objects.count(), Meeting.objects.count())
+    hall = world["hall"].code
+    for body in (
+        {"hall": hall, "title": "充电\x00桩", "text": "建集中充电桩"},
+        {"hall": hall, "title": "充电桩", "text": "建", "requests": ["\x00"]},
+    ):
+        refused(world["liaison"].post("/topics", body), 422, "invalid")
+    refused(
+        world["liaison"].post("/meetings", {"hall": hall, "body": "居民会议", "title": "\x00"}),
+        422,
+        "invalid",
+    )
+    assert (Topic.objects.count(), Meeting.objects.count()) == before
