@@ -288,7 +288,9 @@ def load_matter(matter: Matter | int) -> Matter:
 def _officer(who: Actor, hall: Hall, verb: Any) -> None:
     """403 unless the actor is the hall's liaison or on its committee; `verb` says what."""
     if not register.is_officer(who, hall):
-        raise ForbiddenError(_("只有本议事厅的联络员或村（居）委会成员可以%(verb)s") % {"verb": verb})
+        raise ForbiddenError(
+            _("只有本议事厅的联络员或村（居）委会成员可以%(verb)s") % {"verb": verb}
+        )
 
 
 # --- topics -----------------------------------------------------------------------------------
@@ -769,9 +771,7 @@ def do_open(meeting: Meeting | int, *, actor: ActorArg, now: datetime | None = N
     to = states.check("meeting", "open", meeting.status)
     if now < meeting.starts_at - OPEN_EARLY:
         local = timezone.localtime(meeting.starts_at)
-        raise IllegalTransitionError(
-            _("会议 %(time)s 开始") % {"time": f"{local:%Y-%m-%d %H:%M}"}
-        )
+        raise IllegalTransitionError(_("会议 %(time)s 开始") % {"time": f"{local:%Y-%m-%d %H:%M}"})
     with transaction.atomic():
         _move(meeting, to)
         _event(now, "open", who, meeting=meeting, from_status="notified", to_status=to)
@@ -836,7 +836,8 @@ def _lock(meeting: Meeting) -> None:
     status = Meeting.objects.filter(pk=meeting.pk).values_list("status", flat=True).first()
     if status != MeetingState.IN_SESSION:
         raise IllegalTransitionError(
-            _("会议“%(state)s”，不能再签到或投票") % {"state": states.label("meeting", status or "")}
+            _("会议“%(state)s”，不能再签到或投票")
+            % {"state": states.label("meeting", status or "")}
         )
 
 
@@ -928,7 +929,9 @@ def do_vote(
     member = _member(meeting, user_id=who.user.pk)
     states.check("meeting", "vote", meeting.status)
     if choice not in Choice.values:
-        raise InvalidError(_("表决意见：应为 %(values)s 之一") % {"values": ", ".join(Choice.values)})
+        raise InvalidError(
+            _("表决意见：应为 %(values)s 之一") % {"values": ", ".join(Choice.values)}
+        )
     rule = meeting.rule or _rule(meeting)
     try:
         with transaction.atomic():
@@ -1444,7 +1447,9 @@ def do_start_acceptance(
         raise IllegalTransitionError(_("还有 %(n)s 个项目节点未完成") % {"n": open_steps})
     pending = [r.number for r in project.requests.exclude(status__in=list(REQUEST_DONE))]
     if pending:
-        raise IllegalTransitionError(_("诉求尚未办结：%(numbers)s") % {"numbers": "、".join(pending)})
+        raise IllegalTransitionError(
+            _("诉求尚未办结：%(numbers)s") % {"numbers": "、".join(pending)}
+        )
     decided = project.meeting
     rule = rules.rule_for(decided.body, _today(now))
     with transaction.atomic():
@@ -1602,7 +1607,9 @@ def do_record_step(
     done = list(matter.steps.order_by("id"))
     expected = states.next_step([s.step for s in done])
     if step not in states.STEP_CODES:
-        raise InvalidError(_("步骤：应为 %(values)s 之一") % {"values": ", ".join(states.STEP_CODES)})
+        raise InvalidError(
+            _("步骤：应为 %(values)s 之一") % {"values": ", ".join(states.STEP_CODES)}
+        )
     if expected is None:
         raise IllegalTransitionError(_("六个步骤已全部记录"))
     if step != expected:

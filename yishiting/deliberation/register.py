@@ -7,7 +7,6 @@ register includes its compounds'); a compound's meeting is that compound's resid
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
-
 from django.utils.translation import gettext as _
 
 from yishiting.core.errors import InvalidError

@@ -13,9 +13,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 if TYPE_CHECKING:
     from yishiting.deliberation.models import Body

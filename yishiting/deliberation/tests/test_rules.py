@@ -96,7 +96,7 @@ def test_representatives_two_thirds_present_more_than_half_yes_passes(
 
 def test_representatives_exactly_half_is_no_majority(county: County, reps: Register) -> None:
     m = _reps_meeting(county, reps, present=20, yes=10, now=NOW)
-    with pytest.raises(actions.RuleError, match="no majority"):
+    with pytest.raises(actions.RuleError, match="未获法定多数同意"):
         actions.do_close(m.pk, actor=county["liaison1"], passed=True, now=NOW)
     assert not actions.do_close(m.pk, actor=county["liaison1"], now=NOW).passed
 
@@ -106,12 +106,12 @@ def test_representatives_one_member_fewer_is_below_quorum(county: County, reps: 
     m = _reps_meeting(county, reps, present=19, yes=19, now=NOW)
     with pytest.raises(actions.RuleError) as refused:
         actions.do_close(m.pk, actor=county["liaison1"], passed=True, now=NOW)
-    assert "below quorum" in refused.value.message and "第二十六条" in refused.value.message
+    assert "未达法定人数" in refused.value.message and "第二十六条" in refused.value.message
     assert "实到 19" in refused.value.message and "至少需 20" in refused.value.message
     assert Meeting.objects.get(pk=m.pk).status == "in_session"  # nothing changed
     closed = actions.do_close(m.pk, actor=county["liaison1"], now=NOW)
     assert closed.passed is False and closed.quorum_met is False
-    assert closed.counts["failures"][0].startswith("below quorum")
+    assert closed.counts["failures"][0].startswith("未达法定人数")
 
 
 def test_non_members_cannot_vote_in_a_representatives_meeting(
@@ -147,7 +147,7 @@ def test_village_assembly_with_nine_days_notice_is_refused(county: County) -> No
 
 
 def test_urgent_meeting_needs_a_reason(county: County) -> None:
-    with pytest.raises(InvalidError, match="reason"):
+    with pytest.raises(InvalidError, match="理由"):
         _assembly(county, NOW + timedelta(days=2), NOW, urgent=True)
     m = _assembly(county, NOW + timedelta(days=2), NOW, urgent=True, reason="汛期抢险")
     assert m.urgent and m.urgent_reason == "汛期抢险"
