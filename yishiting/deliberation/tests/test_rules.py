@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
-from yishiting.core.errors import InvalidError
-from yishiting.deliberation import actions, rules
+from yishiting.core.errors import IllegalTransitionError, InvalidError
+from yishiting.deliberation import actions, rules, states
 from yishiting.deliberation.models import Body, Meeting
 from yishiting.deliberation.rules import Base, Counts, Fraction
 from yishiting.deliberation.testing import Register, fill
@@ -27,6 +28,23 @@ def test_fractions_in_exact_integers() -> None:
     assert half.met(11, 20) and not half.met(10, 20)
     assert half.needed(20) == 11 and half.needed(21) == 11
     assert half.words() == "到会人员过半数"
+
+
+def test_fractions_and_state_refusals_speak_the_language() -> None:
+    """The statute's words in Chinese; the same fraction and refusal in English."""
+    two_thirds, fifth = Fraction(2, 3, Base.MEMBERS), Fraction(1, 5, Base.ADULTS)
+    half = Fraction(1, 2, Base.PRESENT, strict=True)
+    assert two_thirds.words() == "组成人员的三分之二以上"
+    assert fifth.words() == "十八周岁以上村（居）民的五分之一以上"
+    with pytest.raises(IllegalTransitionError) as zh:
+        states.check("topic", "withdraw", "adopted")
+    assert zh.value.message == "议题“已通过”状态下不能“撤回”"
+    with translation.override("en"):
+        assert two_thirds.words() == "at least 2/3 of members"
+        assert half.words() == "more than half of those present"
+        with pytest.raises(IllegalTransitionError) as en:
+            states.check("topic", "withdraw", "adopted")
+    assert en.value.message == "Topic: “Withdraw” is not allowed from “Adopted”"
 
 
 def test_rule_rows_by_date() -> None:
