@@ -220,6 +220,11 @@ def compels(rule: Body) -> list[Fraction]:
     return out
 
 
+def _label(kind: str) -> Any:
+    """A body's name in the interface language (the code for an unknown one)."""
+    return {str(k): v for k, v in BODY_LABELS.items()}.get(str(kind), kind)
+
+
 def _name(rule: Body) -> str:
     return str(BODY_LABELS[BodyKind(rule.kind)])
 
@@ -307,6 +312,6 @@ def rule_for(kind: BodyKind | str, on_date: date) -> Body:
     if row is None:
         raise InvalidError(
             gettext("%(date)s 没有生效的%(body)s议事规则")
-            % {"date": on_date.isoformat(), "body": BODY_LABELS.get(BodyKind(kind), kind)}
+            % {"date": on_date.isoformat(), "body": _label(kind)}
         )
     return row
