@@ -14,9 +14,12 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from yishiting.core.errors import (
     ActionError,
@@ -80,20 +83,55 @@ class RuleError(ActionError):
 # --- small helpers ----------------------------------------------------------------------------
 
 
+# What a conflict message calls a model.
+KIND_NAMES: dict[str, Any] = {
+    "Topic": gettext_lazy("议题"),
+    "Meeting": gettext_lazy("会议"),
+    "Project": gettext_lazy("项目"),
+    "Matter": gettext_lazy("“四议两公开”事项"),
+}
+
+
 def _who(actor: ActorArg) -> Actor:
     if actor is None:
-        raise ForbiddenError("log in first")
+        raise ForbiddenError(_("请先登录"))
     return actor if isinstance(actor, Actor) else Actor.of(actor)
+
+
+# What a message calls an input field (the field's code when it has no label here).
+FIELD_LABELS: dict[str, Any] = {
+    "title": gettext_lazy("标题"),
+    "text": gettext_lazy("内容"),
+    "motion": gettext_lazy("表决事项"),
+    "preread": gettext_lazy("会前材料"),
+    "place": gettext_lazy("会议地点"),
+    "reason": gettext_lazy("理由"),
+    "note": gettext_lazy("说明"),
+    "resolution": gettext_lazy("决议"),
+    "dissent": gettext_lazy("不同意见"),
+    "signatures": gettext_lazy("签名"),
+    "attendance": gettext_lazy("参加人数"),
+    "milestone": gettext_lazy("项目节点"),
+    "meeting": gettext_lazy("会议"),
+    "topic": gettext_lazy("议题"),
+    "resident": gettext_lazy("居民"),
+    "proxy_for": gettext_lazy("代理的户"),
+}
+
+
+def _field(name: str) -> str:
+    """A field's name as a message shows it."""
+    return str(FIELD_LABELS.get(name, name))
 
 
 def _text(value: str | None, name: str, limit: int = MAX_TEXT, *, required: bool = True) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise InvalidError(f"{name}: required")
+        raise InvalidError(_("%(name)s：必填") % {"name": _field(name)})
     if len(value) > limit:
-        raise InvalidError(f"{name}: at most {limit} characters")
+        raise InvalidError(_("%(name)s：最多 %(n)s 个字") % {"name": _field(name), "n": limit})
     if "\x00" in value:
-        raise InvalidError(f"{name}: NUL characters are not allowed")
+        raise InvalidError(_("%(name)s：不允许 NUL 字符") % {"name": _field(name)})
     return value
 
 
@@ -102,14 +140,14 @@ def _hall(hall: Hall | str | None) -> Hall:
         return hall
     found = Hall.objects.filter(code=hall or "").first()
     if found is None:
-        raise InvalidError(f"hall: no hall with code {hall!r}")
+        raise InvalidError(_("议事厅：没有编码为“%(code)s”的议事厅") % {"code": hall or ""})
     return found
 
 
 def _photos(uploads: Sequence[Upload] | None) -> list[CleanPhoto]:
     uploads = list(uploads or [])
     if len(uploads) > MAX_PHOTOS:
-        raise InvalidError(f"at most {MAX_PHOTOS} photos")
+        raise InvalidError(_("最多 %(n)s 张照片") % {"n": MAX_PHOTOS})
     return [clean_photo(u, getattr(u, "name", f"photo {i + 1}")) for i, u in enumerate(uploads)]
 
 
@@ -186,7 +224,10 @@ def _move(obj: Any, to: str, now: datetime | None = None, **fields: Any) -> None
         status=to, version=F("version") + 1, **fields
     )
     if updated != 1:
-        raise ConflictError(f"{model.__name__.lower()} {obj.pk} was changed by someone else")
+        raise ConflictError(
+            _("%(what)s %(id)s 已被他人修改，请刷新后再试")
+            % {"what": KIND_NAMES.get(model.__name__, model.__name__), "id": obj.pk}
+        )
     obj.status = to
     obj.version += 1
     for name, value in fields.items():
@@ -210,7 +251,7 @@ def load_topic(topic: Topic | int) -> Topic:
         return topic
     found = Topic.objects.select_related("hall").filter(pk=topic).first()
     if found is None:
-        raise NotFoundError(f"topic {topic} not found")
+        raise NotFoundError(_("找不到议题 %(id)s") % {"id": topic})
     return found
 
 
@@ -220,7 +261,7 @@ def load_meeting(meeting: Meeting | int) -> Meeting:
         return meeting
     found = Meeting.objects.select_related("hall", "rule", "project").filter(pk=meeting).first()
     if found is None:
-        raise NotFoundError(f"meeting {meeting} not found")
+        raise NotFoundError(_("找不到会议 %(id)s") % {"id": meeting})
     return found
 
 
@@ -230,7 +271,7 @@ def load_project(project: Project | int) -> Project:
         return project
     found = Project.objects.select_related("hall", "meeting").filter(pk=project).first()
     if found is None:
-        raise NotFoundError(f"project {project} not found")
+        raise NotFoundError(_("找不到项目 %(id)s") % {"id": project})
     return found
 
 
@@ -240,13 +281,16 @@ def load_matter(matter: Matter | int) -> Matter:
         return matter
     found = Matter.objects.select_related("hall").filter(pk=matter).first()
     if found is None:
-        raise NotFoundError(f"matter {matter} not found")
+        raise NotFoundError(_("找不到“四议两公开”事项 %(id)s") % {"id": matter})
     return found
 
 
-def _officer(who: Actor, hall: Hall, verb: str) -> None:
+def _officer(who: Actor, hall: Hall, verb: Any) -> None:
+    """403 unless the actor is the hall's liaison or on its committee; `verb` says what."""
     if not register.is_officer(who, hall):
-        raise ForbiddenError(f"only the hall's liaison or committee may {verb} here")
+        raise ForbiddenError(
+            _("只有本议事厅的联络员或村（居）委会成员可以%(verb)s") % {"verb": verb}
+        )
 
 
 # --- topics -----------------------------------------------------------------------------------
@@ -272,7 +316,7 @@ def do_raise_topic(
     resident = register.resident_of(who.user.pk, hall)
     officer = register.is_officer(who, hall)
     if resident is None and not officer:
-        raise ForbiddenError("topics are raised by the hall's registered residents or officers")
+        raise ForbiddenError(_("议题由本议事厅登记在册的居民或工作人员提出"))
     title = _text(title, "title", 100)
     text = _text(text, "text")
     linked = _requests_of(hall, requests)
@@ -319,7 +363,9 @@ def _requests_of(hall: Hall, ids: Sequence[int]) -> list[Request]:
     found = list(Request.objects.filter(pk__in=ids, origin_hall__path__startswith=hall.path))
     missing = sorted(set(ids) - {r.pk for r in found})
     if missing:
-        raise InvalidError(f"requests: {missing} are not requests of this hall")
+        raise InvalidError(
+            _("诉求：%(ids)s 不是本议事厅的诉求") % {"ids": "、".join(map(str, missing))}
+        )
     return found
 
 
@@ -338,12 +384,12 @@ def do_comment(
     who = _who(actor)
     topic = load_topic(topic)
     if public and not register.may_take_part(who, topic.hall):
-        raise ForbiddenError("only the hall's registered residents and officers discuss here")
+        raise ForbiddenError(_("只有本议事厅登记在册的居民和工作人员可以参与讨论"))
     if not public and not register.is_officer(who, topic.hall):
-        raise ForbiddenError("internal notes are for the hall's officers")
+        raise ForbiddenError(_("内部备注仅限本议事厅的工作人员"))
     states.check("topic", "comment", topic.status)
     if stance not in Stance.values:
-        raise InvalidError(f"stance: one of {', '.join(Stance.values)}")
+        raise InvalidError(_("立场：应为 %(values)s 之一") % {"values": ", ".join(Stance.values)})
     text = _text(text, "text", MAX_NOTE)
     cleaned = _photos(photos)
     with _Files() as files, transaction.atomic():
@@ -403,7 +449,7 @@ def do_support(
     topic = load_topic(topic)
     resident = register.resident_of(who.user.pk, topic.hall)
     if resident is None:
-        raise ForbiddenError("support is given by verified residents on this hall's register")
+        raise ForbiddenError(_("只有本议事厅登记在册、已核实的居民可以联名支持"))
     states.check("topic", "support", topic.status)
     compelled: Meeting | None = None
     try:
@@ -431,7 +477,7 @@ def do_support(
             if reached and locked.status == TopicState.OPEN:
                 compelled = _compel(locked, rule, reached, now)
     except IntegrityError:
-        raise ConflictError("you already support this topic") from None
+        raise ConflictError(_("您已联名支持过这个议题")) from None
     topic.refresh_from_db()
     return topic, compelled
 
@@ -468,7 +514,7 @@ def do_link_request(
     now = now or timezone.now()
     who = _who(actor)
     topic = load_topic(topic)
-    _officer(who, topic.hall, "link requests")
+    _officer(who, topic.hall, _("关联诉求"))
     states.check("topic", "link", topic.status)
     linked = _requests_of(topic.hall, [request])
     with transaction.atomic():
@@ -485,7 +531,7 @@ def do_withdraw_topic(
     who = _who(actor)
     topic = load_topic(topic)
     if topic.raised_by_id != who.user.pk and not register.is_officer(who, topic.hall):
-        raise ForbiddenError("only whoever raised the topic or an officer may withdraw it")
+        raise ForbiddenError(_("只有议题的提出人或工作人员可以撤回议题"))
     to = states.check("topic", "withdraw", topic.status)
     with transaction.atomic():
         before = topic.status
@@ -556,13 +602,13 @@ def do_create_meeting(
     now = now or timezone.now()
     who = _who(actor)
     hall = _hall(hall)
-    _officer(who, hall, "call a meeting")
+    _officer(who, hall, _("召集会议"))
     kind = register.body_for(hall, body)
     title = _text(title, "title", 100)
     if starts_at is None or timezone.is_naive(starts_at):
-        raise InvalidError("starts_at: a date and time with a time zone")
+        raise InvalidError(_("开会时间：须为带时区的日期和时间"))
     if starts_at <= now:
-        raise InvalidError("starts_at: must be in the future")
+        raise InvalidError(_("开会时间：须晚于现在"))
     agenda = _topics_for_agenda(hall, topics)
     with transaction.atomic():
         meeting = Meeting.objects.create(
@@ -594,10 +640,15 @@ def _topics_for_agenda(hall: Hall, ids: Sequence[int]) -> list[Topic]:
     found = list(Topic.objects.filter(pk__in=ids, hall__path__startswith=hall.path))
     missing = sorted(set(ids) - {t.pk for t in found})
     if missing:
-        raise InvalidError(f"topics: {missing} are not topics of this hall")
+        raise InvalidError(
+            _("议题：%(ids)s 不是本议事厅的议题") % {"ids": "、".join(map(str, missing))}
+        )
     for topic in found:
         if topic.status != TopicState.OPEN:
-            raise IllegalTransitionError(f"topic {topic.pk} is {topic.status}: not for an agenda")
+            raise IllegalTransitionError(
+                _("议题 %(id)s “%(state)s”，不能列入议程")
+                % {"id": topic.pk, "state": states.label("topic", topic.status)}
+            )
     return found
 
 
@@ -617,12 +668,12 @@ def do_agenda(
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, "prepare a meeting")
+    _officer(who, meeting.hall, _("筹备会议"))
     states.check("meeting", "agenda", meeting.status)
     fields: dict[str, Any] = {}
     if starts_at is not None:
         if timezone.is_naive(starts_at) or starts_at <= now:
-            raise InvalidError("starts_at: a future date and time with a time zone")
+            raise InvalidError(_("开会时间：须为晚于现在、带时区的日期和时间"))
         fields["starts_at"] = starts_at
     if title is not None:
         fields["title"] = _text(title, "title", 100)
@@ -655,17 +706,17 @@ def do_notify(
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, "send a meeting's notice")
+    _officer(who, meeting.hall, _("发送会议通知"))
     to = states.check("meeting", "notify", meeting.status)
     if meeting.starts_at <= now:
-        raise InvalidError("starts_at: the meeting's time has passed; set a new one (agenda)")
+        raise InvalidError(_("开会时间：会议时间已过，请先重新设定时间（议程）"))
     rule = _rule(meeting)
     problem = rules.notice_problem(rule, _today(now), _today(meeting.starts_at))
     reason = _text(reason, "reason", 500, required=False)
     if problem and not urgent:
         raise RuleError(problem)
     if urgent and not reason:
-        raise InvalidError("reason: an urgent meeting needs a reason")
+        raise InvalidError(_("理由：紧急召开会议须说明理由"))
     on_time = meeting.convene_by is None or now <= meeting.convene_by
     agenda = list(meeting.topics.all())
     with transaction.atomic():
@@ -716,11 +767,11 @@ def do_open(meeting: Meeting | int, *, actor: ActorArg, now: datetime | None = N
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, "open a meeting")
+    _officer(who, meeting.hall, _("宣布开会"))
     to = states.check("meeting", "open", meeting.status)
     if now < meeting.starts_at - OPEN_EARLY:
         local = timezone.localtime(meeting.starts_at)
-        raise IllegalTransitionError(f"the meeting starts at {local:%Y-%m-%d %H:%M}")
+        raise IllegalTransitionError(_("会议 %(time)s 开始") % {"time": f"{local:%Y-%m-%d %H:%M}"})
     with transaction.atomic():
         _move(meeting, to)
         _event(now, "open", who, meeting=meeting, from_status="notified", to_status=to)
@@ -741,7 +792,8 @@ def _member(
     )
     if found is None:
         raise ForbiddenError(
-            f"not a member of this {rules.BODY_NAMES[BodyKind(meeting.body)]} on the register"
+            _("您不在本次%(body)s的组成人员名册中")
+            % {"body": rules.BODY_LABELS[BodyKind(meeting.body)]}
         )
     return found
 
@@ -753,23 +805,25 @@ def _voice(
     one household one voice when the body votes by household or a proxy holds it."""
     if proxy_for is not None:
         if not rule.proxies:
-            raise RuleError(f"{rules.BODY_NAMES[BodyKind(meeting.body)]} takes no proxies")
+            raise RuleError(
+                _("%(body)s不接受委托代理") % {"body": rules.BODY_LABELS[BodyKind(meeting.body)]}
+            )
         household = Household.objects.filter(
             pk=proxy_for, members__in=register.roster(meeting.hall, meeting.body)
         ).first()
         if household is None:
-            raise InvalidError(f"proxy_for: household {proxy_for} is not on this register")
+            raise InvalidError(_("代理的户：户 %(id)s 不在本名册中") % {"id": proxy_for})
         if household.pk == resident.household_id:
-            raise InvalidError("proxy_for: your own household is present with you")
+            raise InvalidError(_("代理的户：您本户已由您本人到会"))
         if Attendance.objects.filter(meeting=meeting, household=household, proxy=False).exists():
-            raise ConflictError(f"household {household.number} is present in person")
+            raise ConflictError(_("户 %(number)s 已有本人到会") % {"number": household.number})
         return f"h:{household.pk}", household.pk, True
     if rule.vote_unit == VoteUnit.HOUSEHOLD:
         return f"h:{resident.household_id}", resident.household_id, False
     if Attendance.objects.filter(
         meeting=meeting, household_id=resident.household_id, proxy=True
     ).exists():
-        raise ConflictError("your household is already represented by a proxy")
+        raise ConflictError(_("您这一户已由代理人代表"))
     return f"r:{resident.pk}", resident.household_id, False
 
 
@@ -781,7 +835,10 @@ def _lock(meeting: Meeting) -> None:
         return
     status = Meeting.objects.filter(pk=meeting.pk).values_list("status", flat=True).first()
     if status != MeetingState.IN_SESSION:
-        raise IllegalTransitionError(f"meeting is {status}: no more sign-ins or votes")
+        raise IllegalTransitionError(
+            _("会议“%(state)s”，不能再签到或投票")
+            % {"state": states.label("meeting", status or "")}
+        )
 
 
 def _attend(
@@ -811,7 +868,7 @@ def _attend(
     except IntegrityError:
         found = Attendance.objects.filter(meeting=meeting, key=key).first()
         if found is None:
-            raise ConflictError("sign-in raced; try again") from None
+            raise ConflictError(_("签到同时发生冲突，请重试")) from None
         return found, False
     return row, True
 
@@ -831,13 +888,13 @@ def do_sign_in(
     who = _who(actor)
     meeting = load_meeting(meeting)
     if resident is not None:
-        _officer(who, meeting.hall, "sign members in")
+        _officer(who, meeting.hall, _("代成员签到"))
         member = _member(meeting, resident_id=resident)
         channel = Channel.OFFICER
     else:
         member = _member(meeting, user_id=who.user.pk)
         if not token or token != meeting.sign_in_token:
-            raise ForbiddenError("scan the meeting's QR code to sign in")
+            raise ForbiddenError(_("请扫描会议二维码签到"))
         channel = Channel.QR
     states.check("meeting", "sign_in", meeting.status)
     rule = meeting.rule or _rule(meeting)
@@ -872,7 +929,9 @@ def do_vote(
     member = _member(meeting, user_id=who.user.pk)
     states.check("meeting", "vote", meeting.status)
     if choice not in Choice.values:
-        raise InvalidError(f"choice: one of {', '.join(Choice.values)}")
+        raise InvalidError(
+            _("表决意见：应为 %(values)s 之一") % {"values": ", ".join(Choice.values)}
+        )
     rule = meeting.rule or _rule(meeting)
     try:
         with transaction.atomic():
@@ -887,7 +946,7 @@ def do_vote(
                 created_at=now,
             )
     except IntegrityError:
-        raise ConflictError("already voted (online or on paper): one person, one vote") from None
+        raise ConflictError(_("已经投过票（线上或纸质）：一人一票")) from None
     return ballot
 
 
@@ -905,14 +964,14 @@ def do_tally(
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, "enter paper tallies")
+    _officer(who, meeting.hall, _("录入纸质选票"))
     states.check("meeting", "tally", meeting.status)
     if not ballots:
-        raise InvalidError("ballots: at least one")
+        raise InvalidError(_("选票：至少一张"))
     if len(ballots) > 50_000:
-        raise InvalidError("ballots: at most 50000 on one sheet")
+        raise InvalidError(_("选票：一张计票单最多 50000 张"))
     if photo is None:
-        raise InvalidError("photo: a photo of the signed sheet is required")
+        raise InvalidError(_("照片：须附签名计票单的照片"))
     cleaned = _photos([photo])
     rule = meeting.rule or _rule(meeting)
     roster = {
@@ -925,10 +984,15 @@ def do_tally(
     for i, b in enumerate(ballots, start=1):
         rid = _int(b.get("resident"), f"ballots[{i}].resident")
         if rid not in roster:
-            raise InvalidError(f"ballots[{i}]: resident {rid} is not a member of this meeting")
+            raise InvalidError(
+                _("选票[%(i)s]：居民 %(id)s 不是本次会议的组成人员") % {"i": i, "id": rid}
+            )
         choice = b.get("choice")
         if choice not in Choice.values:
-            raise InvalidError(f"ballots[{i}].choice: one of {', '.join(Choice.values)}")
+            raise InvalidError(
+                _("选票[%(i)s] 表决意见：应为 %(values)s 之一")
+                % {"i": i, "values": ", ".join(Choice.values)}
+            )
         proxy = b.get("proxy_for")
         voices.append(
             (roster[rid], str(choice), None if proxy is None else _int(proxy, "proxy_for"))
@@ -942,23 +1006,26 @@ def do_tally(
         for member, choice, proxy in voices:
             key, household_id, by_proxy = _voice(meeting, rule, member, proxy)
             if key in seen:
-                raise InvalidError(f"the sheet lists {member.name} ({key}) twice")
+                raise InvalidError(
+                    _("计票单上 %(name)s（%(key)s）出现了两次") % {"name": member.name, "key": key}
+                )
             seen.add(key)
             (proxied if by_proxy else in_person).add(household_id)
             keys.append((member, choice, key))
         if proxied & in_person:
             raise InvalidError(
-                f"the sheet lists households {sorted(proxied & in_person)} both in person and "
-                "by proxy"
+                _("计票单上户 %(ids)s 既有本人投票又有代理投票")
+                % {"ids": "、".join(map(str, sorted(proxied & in_person)))}
             )
         voted = set(
             Ballot.objects.filter(meeting=meeting, key__in=list(seen)).values_list("key", flat=True)
         )
         if voted:
             names = [m.name for m, _c, k in keys if k in voted]
+            more = (_("等 %(n)s 人") % {"n": len(names)}) if len(names) > 20 else ""
             raise ConflictError(
-                f"already voted, online or on another sheet: {', '.join(names[:20])}"
-                + (f" and {len(names) - 20} more" if len(names) > 20 else "")
+                _("已在线上或其他计票单上投过票：%(names)s%(more)s")
+                % {"names": "、".join(names[:20]), "more": more}
             )
         present = set(
             Attendance.objects.filter(meeting=meeting, key__in=list(seen)).values_list(
@@ -1000,9 +1067,7 @@ def do_tally(
                     ]
                 )
         except IntegrityError:
-            raise ConflictError(
-                "someone on the sheet voted online just now; enter it again"
-            ) from None
+            raise ConflictError(_("计票单上有人刚刚在线上投了票，请重新录入")) from None
         by_choice = {c: sum(1 for _m, ch, _k in keys if ch == c) for c in Choice.values}
         _event(
             now,
@@ -1018,11 +1083,11 @@ def do_tally(
 
 def _int(value: Any, name: str) -> int:
     if isinstance(value, bool):
-        raise InvalidError(f"{name}: a number")
+        raise InvalidError(_("%(name)s：应为数字") % {"name": _field(name)})
     try:
         return int(value)
     except (TypeError, ValueError):
-        raise InvalidError(f"{name}: a number") from None
+        raise InvalidError(_("%(name)s：应为数字") % {"name": _field(name)}) from None
 
 
 def recount(meeting: Meeting) -> Counts:
@@ -1064,7 +1129,7 @@ def do_close(
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, "close a meeting")
+    _officer(who, meeting.hall, _("宣布散会"))
     to = states.check("meeting", "close", meeting.status)
     rule = meeting.rule or _rule(meeting)
     resolution = _text(resolution, "resolution", required=False) or meeting.motion
@@ -1074,15 +1139,17 @@ def do_close(
         counts = recount(meeting)
         outcome = rules.decide(rule, counts)
         if passed is True and not outcome.passed:
-            raise RuleError("; ".join(outcome.failures))
+            raise RuleError("；".join(outcome.failures))
         if passed is False and outcome.passed:
             raise RuleError(
-                f"the votes carried it ({counts.yes} yes of {counts.present} present): "
-                "it cannot be recorded as failed"
+                _("表决已通过（到会 %(present)s，赞成 %(yes)s），不能记为未通过")
+                % {"present": counts.present, "yes": counts.yes}
             )
         primary = rules.quorums(rule)[0].base
         publish_by = now + _publicity(meeting.hall)
-        stored = {**asdict(counts), "failures": outcome.failures}
+        with translation.override(settings.LANGUAGE_CODE):  # the record is kept in Chinese
+            recorded = rules.decide(rule, counts).failures
+        stored = {**asdict(counts), "failures": recorded}
         acceptance = meeting.purpose == Purpose.ACCEPTANCE
         _move(
             meeting,
@@ -1143,12 +1210,12 @@ def do_publish(
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, "publish a resolution")
+    _officer(who, meeting.hall, _("公开决议"))
     states.check("meeting", "publish", meeting.status)
     if meeting.published_at is not None:
-        raise IllegalTransitionError("the resolution is already published")
+        raise IllegalTransitionError(_("决议已经公开"))
     if meeting.purpose == Purpose.ACCEPTANCE:
-        raise IllegalTransitionError("an acceptance vote is published with the project's results")
+        raise IllegalTransitionError(_("验收表决随项目实施结果一并公开"))
     on_time = meeting.publish_by is None or now <= meeting.publish_by
     with transaction.atomic():
         _move(meeting, meeting.status, published_at=now, next_due_at=None)
@@ -1172,10 +1239,10 @@ def do_cancel(
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, "cancel a meeting")
+    _officer(who, meeting.hall, _("取消会议"))
     to = states.check("meeting", "cancel", meeting.status)
     if meeting.compelled_by_id is not None:
-        raise IllegalTransitionError("a compelled meeting must be convened; set a new time")
+        raise IllegalTransitionError(_("依法必须召集的会议不能取消，请重新设定时间"))
     reason = _text(reason, "reason", 500)
     with transaction.atomic():
         before = meeting.status
@@ -1197,11 +1264,11 @@ def do_create_project(
     now = now or timezone.now()
     who = _who(actor)
     decided = load_meeting(meeting)
-    _officer(who, decided.hall, "start a project")
+    _officer(who, decided.hall, _("立项"))
     if decided.status != MeetingState.CLOSED or not decided.passed:
-        raise IllegalTransitionError("only an adopted resolution becomes a project")
+        raise IllegalTransitionError(_("只有通过的决议才能立项"))
     if decided.purpose != Purpose.DECISION:
-        raise IllegalTransitionError("an acceptance vote does not start a project")
+        raise IllegalTransitionError(_("验收表决不能立项"))
     title = _text(title, "title", 100, required=False) or decided.title
     agenda = list(decided.topics.all())
     followers = set(
@@ -1227,12 +1294,12 @@ def do_create_project(
             )
             tell.project(project, "create", f"议事项目已立项：{title}", now)
     except IntegrityError:
-        raise ConflictError("this resolution already has its project") from None
+        raise ConflictError(_("这项决议已经立项")) from None
     return project
 
 
 def _project_step(project: Project, who: Actor, verb: str) -> str:
-    _officer(who, project.hall, "run the project")
+    _officer(who, project.hall, _("实施项目"))
     return states.check("project", verb, project.status)
 
 
@@ -1284,9 +1351,9 @@ def _money(value: Any) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError):
-        raise InvalidError("cost: an amount in yuan") from None
+        raise InvalidError(_("费用：应为以元为单位的金额")) from None
     if amount < 0 or amount >= Decimal("1e10"):
-        raise InvalidError("cost: between 0 and 9999999999.99")
+        raise InvalidError(_("费用：应在 0 到 9999999999.99 之间"))
     return amount
 
 
@@ -1307,12 +1374,12 @@ def do_complete_milestone(
     _project_step(project, who, "complete_milestone")
     step = Milestone.objects.filter(pk=_int(milestone, "milestone"), project=project).first()
     if step is None:
-        raise InvalidError(f"milestone: no milestone {milestone} in this project")
+        raise InvalidError(_("项目节点：本项目没有节点 %(id)s") % {"id": milestone})
     if step.done_at is not None:
-        raise IllegalTransitionError("the milestone is already done")
+        raise IllegalTransitionError(_("该项目节点已经完成"))
     cleaned = _photos(photos)
     if not cleaned:
-        raise InvalidError("photos: a done milestone needs a photo")
+        raise InvalidError(_("照片：完成的项目节点须附照片"))
     with _Files() as files, transaction.atomic():
         step.done_at = now
         if cost not in (None, ""):
@@ -1377,10 +1444,12 @@ def do_start_acceptance(
     to = _project_step(project, who, "start_acceptance")
     open_steps = project.milestones.filter(done_at__isnull=True).count()
     if open_steps:
-        raise IllegalTransitionError(f"{open_steps} milestones are not done")
+        raise IllegalTransitionError(_("还有 %(n)s 个项目节点未完成") % {"n": open_steps})
     pending = [r.number for r in project.requests.exclude(status__in=list(REQUEST_DONE))]
     if pending:
-        raise IllegalTransitionError(f"requests not yet resolved: {', '.join(pending)}")
+        raise IllegalTransitionError(
+            _("诉求尚未办结：%(numbers)s") % {"numbers": "、".join(pending)}
+        )
     decided = project.meeting
     rule = rules.rule_for(decided.body, _today(now))
     with transaction.atomic():
@@ -1460,7 +1529,7 @@ def do_publish_results(
     project = load_project(project)
     _project_step(project, who, "publish")
     if project.published_at is not None:
-        raise IllegalTransitionError("the results are already published")
+        raise IllegalTransitionError(_("实施结果已经公开"))
     on_time = project.publish_by is None or now <= project.publish_by
     with transaction.atomic():
         _move(project, project.status, published_at=now, next_due_at=None)
@@ -1481,7 +1550,7 @@ def do_follow(project: Project | int, *, actor: ActorArg, now: datetime | None =
     who = _who(actor)
     project = load_project(project)
     if not register.may_take_part(who, project.hall):
-        raise ForbiddenError("only the hall's residents and officers follow its projects")
+        raise ForbiddenError(_("只有本议事厅的居民和工作人员可以关注其项目"))
     project.followers.add(who.user)
     return project
 
@@ -1502,13 +1571,13 @@ def do_create_matter(
     who = _who(actor)
     hall = _hall(hall)
     if hall.kind != HallKind.VILLAGE:
-        raise InvalidError("hall: 四议两公开 is recorded for a village")
-    _officer(who, hall, "record 四议两公开")
+        raise InvalidError(_("议事厅：“四议两公开”只在村记录"))
+    _officer(who, hall, _("记录“四议两公开”"))
     linked = None
     if topic is not None:
         linked = Topic.objects.filter(pk=_int(topic, "topic"), hall=hall).first()
         if linked is None:
-            raise InvalidError(f"topic: no topic {topic} in this village")
+            raise InvalidError(_("议题：本村没有议题 %(id)s") % {"id": topic})
     with transaction.atomic():
         matter = Matter.objects.create(
             hall=hall, title=_text(title, "title", 100), topic=linked, created_at=now
@@ -1534,37 +1603,42 @@ def do_record_step(
     now = now or timezone.now()
     who = _who(actor)
     matter = load_matter(matter)
-    _officer(who, matter.hall, "record 四议两公开")
+    _officer(who, matter.hall, _("记录“四议两公开”"))
     done = list(matter.steps.order_by("id"))
     expected = states.next_step([s.step for s in done])
     if step not in states.STEP_CODES:
-        raise InvalidError(f"step: one of {', '.join(states.STEP_CODES)}")
+        raise InvalidError(
+            _("步骤：应为 %(values)s 之一") % {"values": ", ".join(states.STEP_CODES)}
+        )
     if expected is None:
-        raise IllegalTransitionError("all six steps are recorded")
+        raise IllegalTransitionError(_("六个步骤已全部记录"))
     if step != expected:
-        label = dict(states.STEPS)
+        label = states.STEP_LABELS
         raise IllegalTransitionError(
-            f"out of order: next is {label[expected]} ({expected}), not {label[step]}"
+            _("步骤顺序不对：下一步应是“%(next)s”（%(code)s），不是“%(step)s”")
+            % {"next": label[expected], "code": expected, "step": label[step]}
         )
     if done and held_on < done[-1].held_on:
-        raise IllegalTransitionError(f"held_on: before the previous step ({done[-1].held_on})")
+        raise IllegalTransitionError(
+            _("日期：早于上一步骤（%(date)s）") % {"date": done[-1].held_on}
+        )
     if held_on > _today(now):
-        raise InvalidError("held_on: in the future")
+        raise InvalidError(_("日期：不能晚于今天"))
     attendance = _int(attendance, "attendance")
     names = [_text(s, "signatures", 50) for s in signatures or []]
     if not names:
-        raise InvalidError("signatures: the participants' signatures are required")
+        raise InvalidError(_("签名：须有参加人员的签名"))
     if attendance < 1 or (
         attendance < len(names) and step not in ("publish_resolution", "publish_results")
     ):
-        raise InvalidError("attendance: at least the number of signatures")
+        raise InvalidError(_("参加人数：不能少于签名人数"))
     linked = None
     if meeting is not None:
         linked = Meeting.objects.filter(
             pk=_int(meeting, "meeting"), hall__path__startswith=matter.hall.path
         ).first()
         if linked is None:
-            raise InvalidError(f"meeting: no meeting {meeting} of this village")
+            raise InvalidError(_("会议：本村没有会议 %(id)s") % {"id": meeting})
     cleaned = _photos(photos)
     with _Files() as files, transaction.atomic():
         row = Step.objects.create(

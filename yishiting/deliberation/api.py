@@ -14,6 +14,7 @@ from typing import Any
 
 from django.http import FileResponse, HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 from pydantic import Field
 from pydantic import ValidationError as PydanticValidationError
@@ -63,17 +64,17 @@ def _read(
             try:
                 raw["ballots"] = json.loads(raw["ballots"])
             except json.JSONDecodeError:
-                raise InvalidError("ballots: a JSON list") from None
+                raise InvalidError(_("选票：应为 JSON 列表")) from None
         files = request.FILES.getlist("photos") + request.FILES.getlist("photo")
     else:
         try:
             raw = json.loads(request.body or b"{}")
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InvalidError("body: not valid JSON") from None
+            raise InvalidError(_("请求体：不是有效的 JSON")) from None
         except RecursionError:
-            raise InvalidError("body: JSON nested too deeply") from None
+            raise InvalidError(_("请求体：JSON 嵌套过深")) from None
         if not isinstance(raw, dict):
-            raise InvalidError("body: a JSON object is expected")
+            raise InvalidError(_("请求体：应为 JSON 对象"))
     refuse_nul(raw)
     try:
         return schema.model_validate(raw), files
@@ -101,7 +102,7 @@ def _hall_filter(code: str | None) -> Hall | None:
         return None
     hall = Hall.objects.filter(code=code).first()
     if hall is None:
-        raise InvalidError(f"hall: no hall with code {code!r}")
+        raise InvalidError(_("议事厅：没有编码为“%(code)s”的议事厅") % {"code": code})
     return hall
 
 
@@ -168,7 +169,7 @@ def bodies(
         try:
             day = date.fromisoformat(on)
         except ValueError:
-            raise InvalidError("on: a date, YYYY-MM-DD") from None
+            raise InvalidError(_("%(name)s：日期格式为 2026-10-01") % {"name": "on"}) from None
     qs = Body.objects.all()
     if body:
         qs = qs.filter(kind=body)
@@ -336,7 +337,7 @@ def topic_suggestions(request: HttpRequest, hall: str) -> list[dict[str, Any]]:
     """Suggested topics: 3 or more similar requests of the hall within 30 days."""
     h = _hall_filter(hall)
     if h is None:
-        raise InvalidError("hall: required")
+        raise InvalidError(_("%(name)s：必填") % {"name": _("议事厅")})
     return actions.suggestions(h, timezone.now())
 
 
@@ -393,7 +394,7 @@ def topic_verb(request: HttpRequest, topic_id: int, verb: str) -> dict[str, Any]
     optional `photos`), `link` (`request`), `withdraw`."""
     who = _who(request)
     if verb not in ("support", "comment", "link", "withdraw"):
-        raise NotFoundError(f"no topic verb {verb!r}")
+        raise NotFoundError(_("没有“%(verb)s”这项操作") % {"verb": verb})
     body, files = _read(request, TopicVerbIn)
     compelled = None
     match verb:
@@ -407,7 +408,7 @@ def topic_verb(request: HttpRequest, topic_id: int, verb: str) -> dict[str, Any]
             )  # fmt: skip
         case "link":
             if body.request is None:
-                raise InvalidError("request: required")
+                raise InvalidError(_("%(name)s：必填") % {"name": _("诉求")})
             actions.do_link_request(topic_id, actor=who, request=body.request)
         case _:
             actions.do_withdraw_topic(topic_id, actor=who, note=body.note or "")
@@ -634,7 +635,7 @@ def meeting_verb(request: HttpRequest, meeting_id: int, verb: str) -> dict[str, 
     `publish`, `cancel` (`reason`)."""
     who = _who(request)
     if verb not in MEETING_VERBS:
-        raise NotFoundError(f"no meeting verb {verb!r}")
+        raise NotFoundError(_("没有“%(verb)s”这项操作") % {"verb": verb})
     body, files = _read(request, MeetingVerbIn, lists=("topics",))
     actions.load_meeting(meeting_id)
     match verb:
@@ -849,7 +850,7 @@ def project_verb(request: HttpRequest, project_id: int, verb: str) -> dict[str, 
     hall), `start_acceptance`, `publish` (the results), `follow`."""
     who = _who(request)
     if verb not in PROJECT_VERBS:
-        raise NotFoundError(f"no project verb {verb!r}")
+        raise NotFoundError(_("没有“%(verb)s”这项操作") % {"verb": verb})
     body, files = _read(request, ProjectVerbIn)
     actions.load_project(project_id)
     match verb:
@@ -860,7 +861,7 @@ def project_verb(request: HttpRequest, project_id: int, verb: str) -> dict[str, 
             )  # fmt: skip
         case "complete_milestone":
             if body.milestone is None:
-                raise InvalidError("milestone: required")
+                raise InvalidError(_("%(name)s：必填") % {"name": _("项目节点")})
             actions.do_complete_milestone(
                 project_id, actor=who, milestone=body.milestone, photos=files,
                 cost=body.cost, note=body.note or "",
@@ -998,7 +999,7 @@ def export_matter(request: HttpRequest, matter_id: int, format: str = "xlsx") ->
     """The 四议两公开 forms of one matter for the township, as .xlsx or PDF."""
     m = actions.load_matter(matter_id)
     if format not in ("xlsx", "pdf"):
-        raise InvalidError("format: xlsx or pdf")
+        raise InvalidError(_("格式只能是 xlsx 或 pdf"))
     out = tempfile.TemporaryFile()  # noqa: SIM115 - FileResponse closes it
     if format == "xlsx":
         exports.write_xlsx(m, out)
@@ -1025,10 +1026,10 @@ def photo(request: HttpRequest, photo_id: int) -> FileResponse:
         .first()
     )
     if p is None:
-        raise NotFoundError("no such photo")
+        raise NotFoundError(_("没有这张照片"))
     owner = p.event.topic or p.event.meeting or p.event.project
     if not p.event.public and (
         owner is None or not register.sees_internal(_who(request), owner.hall)
     ):
-        raise NotFoundError("no such photo")
+        raise NotFoundError(_("没有这张照片"))
     return FileResponse(p.file.open("rb"), content_type=p.content_type)

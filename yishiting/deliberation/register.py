@@ -7,10 +7,11 @@ register includes its compounds'); a compound's meeting is that compound's resid
 from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from yishiting.core.errors import InvalidError
 from yishiting.deliberation.models import Household, Resident
-from yishiting.deliberation.rules import BodyKind, Counts
+from yishiting.deliberation.rules import BODY_LABELS, BodyKind, Counts
 from yishiting.orgs.models import Hall, HallKind
 from yishiting.orgs.scope import Actor
 
@@ -37,15 +38,20 @@ REGISTER_KINDS = frozenset(BODIES_BY_HALL)
 def body_for(hall: Hall, body: str | None) -> BodyKind:
     """The body a hall's topic or meeting goes to: the one asked for, if it fits the hall."""
     if hall.kind not in BODIES_BY_HALL:
-        raise InvalidError("hall: deliberation happens in a village, community or compound hall")
+        raise InvalidError(_("议事厅：议事在村、社区或小区议事厅进行"))
     if not body:
         return DEFAULT_BODY[hall.kind]
     try:
         kind = BodyKind(body)
     except ValueError:
-        raise InvalidError(f"body: one of {', '.join(k.value for k in BodyKind)}") from None
+        raise InvalidError(
+            _("议事机构：应为 %(values)s 之一") % {"values": ", ".join(k.value for k in BodyKind)}
+        ) from None
     if kind not in BODIES_BY_HALL[hall.kind]:
-        raise InvalidError(f"body: a {hall.get_kind_display()} hall has no {kind.value}")
+        raise InvalidError(
+            _("议事机构：%(kind)s议事厅不设%(body)s")
+            % {"kind": hall.get_kind_display(), "body": BODY_LABELS[kind]}
+        )
     return kind
 
 

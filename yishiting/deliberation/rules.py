@@ -12,6 +12,8 @@ from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from django.utils import translation
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -73,6 +75,16 @@ BASE_NAMES = {
 }
 
 
+# The bases as a fraction's words name them, in the interface language.
+BASE_WORDS: dict[Base, Any] = {
+    Base.ADULTS: pgettext_lazy("fraction", "十八周岁以上村（居）民"),
+    Base.HOUSEHOLDS: pgettext_lazy("fraction", "户"),
+    Base.MEMBERS: pgettext_lazy("fraction", "组成人员"),
+    Base.REPRESENTATIVES: pgettext_lazy("fraction", "代表"),
+    Base.PRESENT: pgettext_lazy("fraction", "到会人员"),
+}
+
+
 class VoteUnit(StrEnum):
     """Who holds a vote: each person, or each household (an owners' assembly)."""
 
@@ -107,12 +119,19 @@ class Fraction:
         return floor + (1 if rem else 0)
 
     def words(self) -> str:
-        """As the statute says it: 过半数, 三分之二以上, 五分之一以上."""
+        """As the statute says it: 过半数, 三分之二以上, 五分之一以上 (in English: more than
+        half, at least 2/3)."""
+        base = BASE_WORDS[self.base]
         if self.strict and (self.num, self.den) == (1, 2):
-            return f"{BASE_NAMES[self.base]}过半数"
-        names = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五", 10: "十", 20: "二十"}
-        frac = f"{names.get(self.den, self.den)}分之{names.get(self.num, self.num)}"
-        return f"{BASE_NAMES[self.base]}的{frac}{'以上（不含本数）' if self.strict else '以上'}"
+            return gettext("%(base)s过半数") % {"base": base}
+        if (translation.get_language() or "zh").startswith("zh"):
+            names = {1: "一", 2: "二", 3: "三", 4: "四", 5: "五", 10: "十", 20: "二十"}
+            frac = f"{names.get(self.den, self.den)}分之{names.get(self.num, self.num)}"
+        else:
+            frac = f"{self.num}/{self.den}"
+        if self.strict:
+            return gettext("%(base)s的%(frac)s以上（不含本数）") % {"base": base, "frac": frac}
+        return gettext("%(base)s的%(frac)s以上") % {"base": base, "frac": frac}
 
 
 @dataclass
@@ -201,8 +220,13 @@ def compels(rule: Body) -> list[Fraction]:
     return out
 
 
+def _label(kind: str) -> Any:
+    """A body's name in the interface language (the code for an unknown one)."""
+    return {str(k): v for k, v in BODY_LABELS.items()}.get(str(kind), kind)
+
+
 def _name(rule: Body) -> str:
-    return BODY_NAMES[BodyKind(rule.kind)]
+    return str(BODY_LABELS[BodyKind(rule.kind)])
 
 
 def decide(rule: Body, counts: Counts) -> Outcome:
@@ -212,20 +236,36 @@ def decide(rule: Body, counts: Counts) -> Outcome:
     quorum_met = any(q.met(counts.attending(q.base), counts.total(q.base)) for q in fractions)
     if not quorum_met:
         parts = [
-            f"{q.words()}到会（应到 {counts.total(q.base)}，实到 {counts.attending(q.base)}，"
-            f"至少需 {q.needed(counts.total(q.base))}）"
+            gettext("%(words)s到会（应到 %(total)s，实到 %(present)s，至少需 %(needed)s）")
+            % {
+                "words": q.words(),
+                "total": counts.total(q.base),
+                "present": counts.attending(q.base),
+                "needed": q.needed(counts.total(q.base)),
+            }
             for q in fractions
         ]
         failures.append(
-            f"below quorum: {_name(rule)}须有{'，或'.join(parts)}方可召开 — {rule.source}"
+            gettext("未达法定人数：%(body)s须有%(parts)s方可召开 — %(source)s")
+            % {"body": _name(rule), "parts": gettext("，或").join(parts), "source": rule.source}
         )
     m = majority(rule)
     total = counts.total(m.base)
     majority_met = m.met(counts.yes, total)
     if not majority_met:
         failures.append(
-            f"no majority: {_name(rule)}的决定须经{m.words()}同意（{total} 的应同意至少 "
-            f"{m.needed(total)}，实同意 {counts.yes}）— {rule.source}"
+            gettext(
+                "未获法定多数同意：%(body)s的决定须经%(words)s同意（%(total)s 的应同意至少 "
+                "%(needed)s，实同意 %(yes)s）— %(source)s"
+            )
+            % {
+                "body": _name(rule),
+                "words": m.words(),
+                "total": total,
+                "needed": m.needed(total),
+                "yes": counts.yes,
+                "source": rule.source,
+            }
         )
     return Outcome(quorum_met, majority_met, failures)
 
@@ -253,10 +293,10 @@ def notice_problem(rule: Body, notified_on: date, meeting_on: date) -> str:
     days = (meeting_on - notified_on).days
     if days >= rule.notice_days:
         return ""
-    return (
-        f"too late: {_name(rule)}须提前 {rule.notice_days} 天通知（{rule.source}），"
-        f"距会议只有 {days} 天；确需紧急召开，请标明 urgent 并说明理由"
-    )
+    return gettext(
+        "未满通知期：%(body)s须提前 %(notice)s 天通知（%(source)s），距会议只有 %(days)s 天；"
+        "确需紧急召开，请标明 urgent 并说明理由"
+    ) % {"body": _name(rule), "notice": rule.notice_days, "source": rule.source, "days": days}
 
 
 def rule_for(kind: BodyKind | str, on_date: date) -> Body:
@@ -270,5 +310,8 @@ def rule_for(kind: BodyKind | str, on_date: date) -> Body:
         .first()
     )
     if row is None:
-        raise InvalidError(f"no rule for {kind} in force on {on_date.isoformat()}")
+        raise InvalidError(
+            gettext("%(date)s 没有生效的%(body)s议事规则")
+            % {"date": on_date.isoformat(), "body": _label(kind)}
+        )
     return row

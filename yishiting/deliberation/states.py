@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from yishiting.core.errors import IllegalTransitionError
@@ -116,14 +117,69 @@ TABLES: dict[str, dict[str, tuple[frozenset[Any], Any]]] = {
 }
 
 
+KIND_LABELS: dict[str, Any] = {"topic": _("议题"), "meeting": _("会议"), "project": _("项目")}
+LABELS: dict[str, dict[Any, Any]] = {
+    "topic": TOPIC_LABELS,
+    "meeting": MEETING_LABELS,
+    "project": PROJECT_LABELS,
+}
+# What a message calls each verb of the tables.
+VERB_LABELS: dict[str, Any] = {
+    "comment": _("评论"),
+    "support": _("联名支持"),
+    "compel": _("依法提请召集"),
+    "schedule": _("列入议程"),
+    "adopt": _("通过"),
+    "not_adopt": _("未通过"),
+    "unschedule": _("移出议程"),
+    "link": _("关联诉求"),
+    "withdraw": _("撤回"),
+    "agenda": _("修改议程"),
+    "notify": _("发送通知"),
+    "open": _("宣布开会"),
+    "sign_in": _("签到"),
+    "vote": _("投票"),
+    "tally": _("录入纸质选票"),
+    "close": _("宣布散会"),
+    "publish": _("公开"),
+    "cancel": _("取消"),
+    "late": _("逾期"),
+    "milestone": _("新增项目节点"),
+    "complete_milestone": _("完成项目节点"),
+    "progress": _("更新进度"),
+    "add_request": _("派发诉求"),
+    "start_acceptance": _("发起验收表决"),
+    "accept": _("验收通过"),
+    "reject": _("验收未通过"),
+    "follow": _("关注"),
+}
+
+
+def label(kind: str, state: str) -> str:
+    """A topic's, meeting's or project's state as a person reads it (the code if unknown)."""
+    for key, text in LABELS[kind].items():
+        if key == state:
+            return str(text)
+    return state
+
+
 def check(kind: str, verb: str, state: str) -> str:
     """The state `verb` leads a `kind` in `state` to, or IllegalTransitionError (409)."""
     rule = TABLES[kind].get(verb)
     if rule is None:
-        raise IllegalTransitionError(f"{kind}: no verb {verb!r}")
+        raise IllegalTransitionError(
+            gettext("%(kind)s：没有“%(verb)s”这个操作") % {"kind": KIND_LABELS[kind], "verb": verb}
+        )
     sources, to = rule
     if state not in {s.value for s in sources}:
-        raise IllegalTransitionError(f"{kind} is {state}: {verb} is not allowed")
+        raise IllegalTransitionError(
+            gettext("%(kind)s“%(state)s”状态下不能“%(verb)s”")
+            % {
+                "kind": KIND_LABELS[kind],
+                "state": label(kind, state),
+                "verb": VERB_LABELS.get(verb, verb),
+            }
+        )
     return state if to is None else str(to.value)
 
 
@@ -144,6 +200,15 @@ STEPS: tuple[tuple[str, str], ...] = (
 )
 STEP_CODES = [code for code, _name in STEPS]
 STEP_CHOICES = [(code, name) for code, name in STEPS]
+# The steps' names in the interface language (STEPS keeps the statute's Chinese for records).
+STEP_LABELS: dict[str, Any] = {
+    "branch_proposal": _("党支部提议"),
+    "committees_discuss": _("两委商议"),
+    "party_review": _("党员大会审议"),
+    "villagers_resolve": _("村民代表会议或村民会议决议"),
+    "publish_resolution": _("决议公开"),
+    "publish_results": _("实施结果公开"),
+}
 
 
 def next_step(done: list[str]) -> str | None:

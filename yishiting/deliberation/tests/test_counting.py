@@ -144,7 +144,7 @@ def test_a_paper_sheet_with_an_online_voter_is_refused_whole(
     actions.do_open(m.pk, actor=liaison, now=NOW + timedelta(days=10))
     r = village.residents
     actions.do_vote(m.pk, actor=r[0].user, choice="no", now=NOW)
-    with pytest.raises(ActionError, match="already voted") as refused:
+    with pytest.raises(ActionError, match="已在线上或其他计票单上投过票") as refused:
         actions.do_tally(
             m.pk,
             actor=liaison,
@@ -157,12 +157,12 @@ def test_a_paper_sheet_with_an_online_voter_is_refused_whole(
         )
     assert refused.value.status == 409 and r[0].name in refused.value.message
     assert Ballot.objects.filter(meeting=m).count() == 1  # the sheet added nothing
-    with pytest.raises(ActionError, match="photo"):
+    with pytest.raises(ActionError, match="照片：须附签名计票单的照片"):
         actions.do_tally(
             m.pk, actor=liaison, ballots=[{"resident": r[1].pk, "choice": "yes"}], photo=None
         )
     actions.do_tally(
         m.pk, actor=liaison, ballots=[{"resident": r[1].pk, "choice": "yes"}], photo=_sheet()
     )
-    with pytest.raises(ActionError, match="already voted"):
+    with pytest.raises(ActionError, match="已经投过票（线上或纸质）：一人一票"):
         actions.do_vote(m.pk, actor=r[1].user, choice="no", now=NOW)

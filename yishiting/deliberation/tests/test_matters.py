@@ -29,7 +29,7 @@ def test_steps_in_order_and_export(county: County) -> None:
     matter = actions.do_create_matter(
         actor=liaison, hall=county.village, title="村道硬化工程", now=NOW
     )
-    with pytest.raises(IllegalTransitionError, match="out of order"):
+    with pytest.raises(IllegalTransitionError, match="步骤顺序不对"):
         actions.do_record_step(
             matter.pk, actor=liaison, step="party_review", held_on=date(2026, 5, 1),
             attendance=12, signatures=["张三"], now=NOW,
@@ -40,7 +40,7 @@ def test_steps_in_order_and_export(county: County) -> None:
             matter.pk, actor=liaison, step=code, held_on=day + timedelta(days=i),
             attendance=10 + i, signatures=["张三", "李四"], note=f"第{i + 1}步", now=NOW,
         )  # fmt: skip
-    with pytest.raises(IllegalTransitionError, match="all six"):
+    with pytest.raises(IllegalTransitionError, match="六个步骤已全部记录"):
         actions.do_record_step(
             matter.pk, actor=liaison, step="publish_results", held_on=day, attendance=1,
             signatures=["张三"], now=NOW,
@@ -65,12 +65,12 @@ def test_a_step_before_the_previous_one_and_outsiders_are_refused(county: County
         matter.pk, actor=liaison, step="branch_proposal", held_on=date(2026, 5, 10),
         attendance=5, signatures=["张三"], now=NOW,
     )  # fmt: skip
-    with pytest.raises(IllegalTransitionError, match="before the previous"):
+    with pytest.raises(IllegalTransitionError, match="早于上一步骤"):
         actions.do_record_step(
             matter.pk, actor=liaison, step="committees_discuss", held_on=date(2026, 5, 9),
             attendance=5, signatures=["张三"], now=NOW,
         )  # fmt: skip
-    with pytest.raises(ActionError, match="signatures"):
+    with pytest.raises(ActionError, match="签名：须有参加人员的签名"):
         actions.do_record_step(
             matter.pk, actor=liaison, step="committees_discuss", held_on=date(2026, 5, 11),
             attendance=5, signatures=[], now=NOW,

@@ -6,9 +6,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.utils import translation
 
-from yishiting.core.errors import InvalidError
-from yishiting.deliberation import actions, rules
+from yishiting.core.errors import IllegalTransitionError, InvalidError
+from yishiting.deliberation import actions, rules, states
 from yishiting.deliberation.models import Body, Meeting
 from yishiting.deliberation.rules import Base, Counts, Fraction
 from yishiting.deliberation.testing import Register, fill
@@ -27,6 +28,23 @@ def test_fractions_in_exact_integers() -> None:
     assert half.met(11, 20) and not half.met(10, 20)
     assert half.needed(20) == 11 and half.needed(21) == 11
     assert half.words() == "到会人员过半数"
+
+
+def test_fractions_and_state_refusals_speak_the_language() -> None:
+    """The statute's words in Chinese; the same fraction and refusal in English."""
+    two_thirds, fifth = Fraction(2, 3, Base.MEMBERS), Fraction(1, 5, Base.ADULTS)
+    half = Fraction(1, 2, Base.PRESENT, strict=True)
+    assert two_thirds.words() == "组成人员的三分之二以上"
+    assert fifth.words() == "十八周岁以上村（居）民的五分之一以上"
+    with pytest.raises(IllegalTransitionError) as zh:
+        states.check("topic", "withdraw", "adopted")
+    assert zh.value.message == "议题“已通过”状态下不能“撤回”"
+    with translation.override("en"):
+        assert two_thirds.words() == "at least 2/3 of members"
+        assert half.words() == "more than half of those present"
+        with pytest.raises(IllegalTransitionError) as en:
+            states.check("topic", "withdraw", "adopted")
+    assert en.value.message == "Topic: “Withdraw” is not allowed from “Adopted”"
 
 
 def test_rule_rows_by_date() -> None:
@@ -96,7 +114,7 @@ def test_representatives_two_thirds_present_more_than_half_yes_passes(
 
 def test_representatives_exactly_half_is_no_majority(county: County, reps: Register) -> None:
     m = _reps_meeting(county, reps, present=20, yes=10, now=NOW)
-    with pytest.raises(actions.RuleError, match="no majority"):
+    with pytest.raises(actions.RuleError, match="未获法定多数同意"):
         actions.do_close(m.pk, actor=county["liaison1"], passed=True, now=NOW)
     assert not actions.do_close(m.pk, actor=county["liaison1"], now=NOW).passed
 
@@ -106,12 +124,12 @@ def test_representatives_one_member_fewer_is_below_quorum(county: County, reps: 
     m = _reps_meeting(county, reps, present=19, yes=19, now=NOW)
     with pytest.raises(actions.RuleError) as refused:
         actions.do_close(m.pk, actor=county["liaison1"], passed=True, now=NOW)
-    assert "below quorum" in refused.value.message and "第二十六条" in refused.value.message
+    assert "未达法定人数" in refused.value.message and "第二十六条" in refused.value.message
     assert "实到 19" in refused.value.message and "至少需 20" in refused.value.message
     assert Meeting.objects.get(pk=m.pk).status == "in_session"  # nothing changed
     closed = actions.do_close(m.pk, actor=county["liaison1"], now=NOW)
     assert closed.passed is False and closed.quorum_met is False
-    assert closed.counts["failures"][0].startswith("below quorum")
+    assert closed.counts["failures"][0].startswith("未达法定人数")
 
 
 def test_non_members_cannot_vote_in_a_representatives_meeting(
@@ -147,7 +165,7 @@ def test_village_assembly_with_nine_days_notice_is_refused(county: County) -> No
 
 
 def test_urgent_meeting_needs_a_reason(county: County) -> None:
-    with pytest.raises(InvalidError, match="reason"):
+    with pytest.raises(InvalidError, match="理由"):
         _assembly(county, NOW + timedelta(days=2), NOW, urgent=True)
     m = _assembly(county, NOW + timedelta(days=2), NOW, urgent=True, reason="汛期抢险")
     assert m.urgent and m.urgent_reason == "汛期抢险"

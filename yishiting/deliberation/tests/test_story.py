@@ -38,12 +38,14 @@ class Api:
     def get(self, path: str, **params: Any) -> Any:
         return self.client.get(f"/api/v1{path}", params, **self.headers)
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    def post(self, path: str, body: dict[str, Any] | None = None, *, lang: str = "") -> Any:
+        extra = {"HTTP_ACCEPT_LANGUAGE": lang} if lang else {}
         return self.client.post(
             f"/api/v1{path}",
             json.dumps(body or {}),
             content_type="application/json",
             **self.headers,
+            **extra,
         )
 
     def form(self, path: str, data: dict[str, Any]) -> Any:
@@ -266,8 +268,29 @@ def test_failed_acceptance_reopens_the_project(county: County, world: dict[str, 
     message = refused(
         w["liaison"].post(f"/meetings/{vote}/close", {"passed": True}), 409, "rule_failed"
     )
-    assert "no majority" in message
-    ok(w["liaison"].post(f"/meetings/{vote}/close", {"resolution": "桩位漏电，整改后再验收"}))
+    assert message.startswith(
+        "未获法定多数同意：居民会议的决定须经到会人员过半数同意（25 的应同意至少 13，实同意 11）— "
+    )
+    # The same refusal for a client that asks for English: the rule's source stays as the law
+    # says it.
+    english = refused(
+        w["liaison"].post(f"/meetings/{vote}/close", {"passed": True}, lang="en"),
+        409,
+        "rule_failed",
+    )
+    assert english.startswith(
+        "No majority: a decision of the Residents' assembly needs the consent of more than half"
+        " of those present (at least 13 of 25, 11 agreed) — "
+    )
+    assert english.split(" — ", 1)[1] == message.split("— ", 1)[1]
+    ok(
+        w["liaison"].post(
+            f"/meetings/{vote}/close", {"resolution": "桩位漏电，整改后再验收"}, lang="en"
+        )
+    )
+    # Closed by an English-speaking client, the record still says why in Chinese.
+    failures = ok(w["people"][2].get(f"/meetings/{vote}"))["resolution"]["failures"]
+    assert failures and failures[0].startswith("未获法定多数同意：居民会议")
     reopened = ok(w["people"][2].get(f"/projects/{project['id']}"))
     assert reopened["status"] == "reopened" and reopened["reopen_count"] == 1
     assert reopened["acceptance"]["passed"] is False
