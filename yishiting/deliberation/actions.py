@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from yishiting.core.errors import (
     ActionError,
@@ -514,7 +514,7 @@ def do_link_request(
     now = now or timezone.now()
     who = _who(actor)
     topic = load_topic(topic)
-    _officer(who, topic.hall, _("关联诉求"))
+    _officer(who, topic.hall, pgettext("verb", "关联诉求"))
     states.check("topic", "link", topic.status)
     linked = _requests_of(topic.hall, [request])
     with transaction.atomic():
@@ -602,7 +602,7 @@ def do_create_meeting(
     now = now or timezone.now()
     who = _who(actor)
     hall = _hall(hall)
-    _officer(who, hall, _("召集会议"))
+    _officer(who, hall, pgettext("verb", "召集会议"))
     kind = register.body_for(hall, body)
     title = _text(title, "title", 100)
     if starts_at is None or timezone.is_naive(starts_at):
@@ -767,7 +767,7 @@ def do_open(meeting: Meeting | int, *, actor: ActorArg, now: datetime | None = N
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, _("宣布开会"))
+    _officer(who, meeting.hall, pgettext("verb", "宣布开会"))
     to = states.check("meeting", "open", meeting.status)
     if now < meeting.starts_at - OPEN_EARLY:
         local = timezone.localtime(meeting.starts_at)
@@ -1239,7 +1239,7 @@ def do_cancel(
     now = now or timezone.now()
     who = _who(actor)
     meeting = load_meeting(meeting)
-    _officer(who, meeting.hall, _("取消会议"))
+    _officer(who, meeting.hall, pgettext("verb", "取消会议"))
     to = states.check("meeting", "cancel", meeting.status)
     if meeting.compelled_by_id is not None:
         raise IllegalTransitionError(_("依法必须召集的会议不能取消，请重新设定时间"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from yishiting.core.errors import IllegalTransitionError
@@ -125,33 +125,33 @@ LABELS: dict[str, dict[Any, Any]] = {
 }
 # What a message calls each verb of the tables.
 VERB_LABELS: dict[str, Any] = {
-    "comment": _("评论"),
-    "support": _("联名支持"),
-    "compel": _("依法提请召集"),
-    "schedule": _("列入议程"),
-    "adopt": _("通过"),
-    "not_adopt": _("未通过"),
-    "unschedule": _("移出议程"),
-    "link": _("关联诉求"),
-    "withdraw": _("撤回"),
-    "agenda": _("修改议程"),
-    "notify": _("发送通知"),
-    "open": _("宣布开会"),
-    "sign_in": _("签到"),
-    "vote": _("投票"),
-    "tally": _("录入纸质选票"),
-    "close": _("宣布散会"),
-    "publish": _("公开"),
-    "cancel": _("取消"),
-    "late": _("逾期"),
-    "milestone": _("新增项目节点"),
-    "complete_milestone": _("完成项目节点"),
-    "progress": _("更新进度"),
-    "add_request": _("派发诉求"),
-    "start_acceptance": _("发起验收表决"),
-    "accept": _("验收通过"),
-    "reject": _("验收未通过"),
-    "follow": _("关注"),
+    "comment": pgettext_lazy("verb", "评论"),
+    "support": pgettext_lazy("verb", "联名支持"),
+    "compel": pgettext_lazy("verb", "依法提请召集"),
+    "schedule": pgettext_lazy("verb", "列入议程"),
+    "adopt": pgettext_lazy("verb", "通过"),
+    "not_adopt": pgettext_lazy("verb", "未通过"),
+    "unschedule": pgettext_lazy("verb", "移出议程"),
+    "link": pgettext_lazy("verb", "关联诉求"),
+    "withdraw": pgettext_lazy("verb", "撤回"),
+    "agenda": pgettext_lazy("verb", "修改议程"),
+    "notify": pgettext_lazy("verb", "发送通知"),
+    "open": pgettext_lazy("verb", "宣布开会"),
+    "sign_in": pgettext_lazy("verb", "签到"),
+    "vote": pgettext_lazy("verb", "投票"),
+    "tally": pgettext_lazy("verb", "录入纸质选票"),
+    "close": pgettext_lazy("verb", "宣布散会"),
+    "publish": pgettext_lazy("verb", "公开"),
+    "cancel": pgettext_lazy("verb", "取消"),
+    "late": pgettext_lazy("verb", "逾期"),
+    "milestone": pgettext_lazy("verb", "新增项目节点"),
+    "complete_milestone": pgettext_lazy("verb", "完成项目节点"),
+    "progress": pgettext_lazy("verb", "更新进度"),
+    "add_request": pgettext_lazy("verb", "派发诉求"),
+    "start_acceptance": pgettext_lazy("verb", "发起验收表决"),
+    "accept": pgettext_lazy("verb", "验收通过"),
+    "reject": pgettext_lazy("verb", "验收未通过"),
+    "follow": pgettext_lazy("verb", "关注"),
 }
 
 

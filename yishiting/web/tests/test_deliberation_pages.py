@@ -290,7 +290,7 @@ def test_sign_in_by_qr_vote_tally_and_the_resolution(w: dict[str, Any]) -> None:
 def test_below_quorum_the_page_says_which_rule_failed(w: dict[str, Any]) -> None:
     meeting = closed_meeting(w, votes=5)  # 5 of 20 present: below quorum
     page = Client().get(f"/meetings/{meeting.pk}/").content.decode()
-    assert "表决未通过" in page and 'id="r-failures"' in page and "below quorum" in page
+    assert "表决未通过" in page and 'id="r-failures"' in page and "未达法定人数" in page
     assert (
         'id="project-btn"'
         not in as_user(w["liaison"]).get(f"/meetings/{meeting.pk}/").content.decode()
