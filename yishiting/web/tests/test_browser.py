@@ -491,7 +491,7 @@ def test_a_failed_acceptance_reopens_the_project_in_the_browser(
         liaison.locator("#close-form").locator("xpath=..").locator("summary").click()
         liaison.check("#close-form input[name=passed][value=yes]")
         liaison.click("#close-btn")  # declared passed against the votes: refused, the rule named
-        expect(liaison.locator("#refusal")).to_contain_text("no majority")
+        expect(liaison.locator("#refusal")).to_contain_text("未获法定多数同意")
         liaison.click("#main a.btn")  # 返回: back to the meeting, nothing changed
         expect(liaison.locator("#meeting-status")).to_have_text("会议中")
         liaison.locator("#close-form").locator("xpath=..").locator("summary").click()
