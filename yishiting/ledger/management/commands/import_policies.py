@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-
+from yishiting.core.workbook_command import WorkbookImportCommand
 from yishiting.ledger.policies import (
     PolicyImportFailed,
     import_policies,
@@ -15,42 +13,18 @@ from yishiting.ledger.policies import (
 )
 
 
-class Command(BaseCommand):
+class Command(WorkbookImportCommand):
     help = (
         "Import request categories and clock policies from an Excel workbook (sheets 类别 and "
         "时限规则; see docs/ledger.md). Everything is checked first; any error imports nothing."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", nargs="?", help="the .xlsx workbook to import")
-        parser.add_argument(
-            "--template", metavar="OUT.xlsx", help="write an empty template workbook instead"
-        )
-        parser.add_argument(
-            "--dry-run", action="store_true", help="check and report, but write nothing"
-        )
+    sheets = "“类别”“时限规则”两张表"
+    failure = PolicyImportFailed
+    write_template = staticmethod(write_template)
 
-    def handle(self, *args: Any, **options: Any) -> None:
-        file, template = options["file"], options["template"]
-        if template:
-            if file:
-                raise CommandError("--template 与要导入的文件不能同时给出")
-            path = Path(template)
-            if path.suffix.lower() != ".xlsx":
-                raise CommandError(f"模板文件名须以 .xlsx 结尾：{path}")
-            if path.exists():
-                raise CommandError(f"{path} 已存在，不会覆盖；请换一个文件名")
-            try:
-                write_template(path)
-            except OSError as exc:
-                raise CommandError(f"无法写入 {path}：{exc.strerror or exc}") from exc
-            self.stdout.write(f"已生成模板 {path}：填好“类别”“时限规则”两张表后导入")
-            return
-        if not file:
-            raise CommandError("请给出要导入的 .xlsx 文件，或用 --template OUT.xlsx 生成模板")
-        try:
-            summary = import_policies(read_workbook(file), dry_run=options["dry_run"])
-        except PolicyImportFailed as exc:
-            raise CommandError(exc.report()) from exc
-        for line in summary.lines():
-            self.stdout.write(line)
+    def read_workbook(self, file: str) -> Any:
+        return read_workbook(file)
+
+    def run_import(self, workbook: Any, *, dry_run: bool) -> Any:
+        return import_policies(workbook, dry_run=dry_run)
