@@ -402,14 +402,12 @@ def metrics_from_raw(scope: Scope, since: datetime, until: datetime) -> Metrics:
     during = events.filter(created_at__gte=since, created_at__lt=until)
     # 响应率: the move out of 待响应 in the period; in time if a person made it by the deadline
     # recorded at submission.
-    first_moves = list(
-        during.filter(from_status="submitted")
-        .exclude(to_status="submitted")
-        .values_list("request_id", "actor_id", "created_at")
-    )
+    # (Subqueries, not lists of ids: a city's year is more ids than SQLite takes as variables.)
+    moved = during.filter(from_status="submitted").exclude(to_status="submitted")
+    first_moves = list(moved.values_list("request_id", "actor_id", "created_at"))
     deadlines = {}
     for rid, data, created in events.filter(
-        verb="submit", request_id__in=[m[0] for m in first_moves]
+        verb="submit", request_id__in=moved.values("request_id")
     ).values_list("request_id", "data", "created_at"):
         recorded = (data or {}).get("respond_by")
         deadlines[rid] = (
@@ -428,10 +426,9 @@ def metrics_from_raw(scope: Scope, since: datetime, until: datetime) -> Metrics:
     closing_rows = list(closings.values_list("request_id", "seq"))
     t.counts["closures"] += len(closing_rows)
     if closing_rows:
-        ids = {rid for rid, _ in closing_rows}
         timeline: dict[int, list[tuple[int, str]]] = defaultdict(list)
         for rid, seq, verb, frm in (
-            events.filter(request_id__in=ids)
+            events.filter(request_id__in=closings.values("request_id"))
             .filter(Q(to_status="closed") | Q(verb="reopen", from_status="closed"))
             .values_list("request_id", "seq", "verb", "from_status")
         ):
