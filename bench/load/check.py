@@ -102,6 +102,13 @@ def main() -> None:
         ids |= set(
             Request.objects.filter(text__contains=f"编号 {prefix}-").values_list("pk", flat=True)
         )
+    # Nothing stored twice: every nonce of the run's requests, counted in the database (a
+    # retried submit under its Idempotency-Key must not have filed a second request).
+    stored = Counter(
+        text.rsplit("编号 ", 1)[-1].rstrip("）")
+        for text in Request.objects.filter(pk__in=ids).values_list("text", flat=True)
+    )
+    out["stored_twice"] = sum(1 for n in stored.values() if n > 1)
     events: dict[int, list[Any]] = defaultdict(list)
     for e in (
         Event.objects.filter(request_id__in=ids)

@@ -15,8 +15,11 @@ dispatchers and department officers, for a fixed time. Records every call; judge
   assignment hall). A dispatcher polls the assignment hall: dispatch to a department. An
   officer polls the department: claim, and resolve with a photo a few seconds later.
 
-Retries: reads (GET) up to 3 times on a connection error; verbs and submits never (a verb's
-actor sees the request again on its next poll; a submit without an answer is "unknown").
+Retries: reads (GET) up to 3 times on a connection error; a submit, which carries its nonce
+as its `Idempotency-Key`, on a connection error or a 5xx for up to SUBMIT_RETRY_FOR seconds
+(the server then answers with the request the lost attempt stored, or stores it once); verbs
+never (the actor sees the request again on its next poll). A submit still without an answer
+after that is "unknown".
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ TEXTS = [
 P_ACK = 0.7
 POLL_SECONDS = 2.0
 RESOLVE_AFTER = 3.0
+SUBMIT_RETRY_FOR = 30.0  # seconds: longer than a restarted `yishiting serve` takes to answer
 
 
 def jpeg(seed: int = 1) -> bytes:
@@ -90,10 +94,20 @@ class Load:
     # --- plumbing -----------------------------------------------------------------------------
 
     async def call(
-        self, name: str, method: str, path: str, token: str, *, retry: bool = False, **kw: Any
+        self,
+        name: str,
+        method: str,
+        path: str,
+        token: str,
+        *,
+        retry: bool = False,
+        seen: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        **kw: Any,
     ) -> tuple[int, Any]:
-        """One HTTP call, recorded as (endpoint, start, ms, status or 0, error kind)."""
-        headers = {"Authorization": f"Token {token}"}
+        """One HTTP call, recorded as (endpoint, start, ms, status or 0, error kind). `seen`
+        receives the answer's headers."""
+        headers = {"Authorization": f"Token {token}", **(headers or {})}
         for attempt in range(3 if retry else 1):
             t0, p0 = time.time(), time.perf_counter()
             try:
@@ -101,6 +115,8 @@ class Load:
                     raw = await r.read()
                     ms = (time.perf_counter() - p0) * 1000
                     self.calls.append((name, t0, ms, r.status, ""))
+                    if seen is not None:
+                        seen.update(r.headers)
                     try:
                         return r.status, json.loads(raw) if raw else None
                     except ValueError:
@@ -232,13 +248,22 @@ class Load:
             nonce = f"LT{self.run_id}-{i}-{seq}"
             text = f"{rng.choice(TEXTS)}（编号 {nonce}）"
             t0 = time.time()
-            status, body = await self.call(
-                "POST /requests (photo)",
-                "POST",
-                "/api/v1/requests",
-                R["token"],
-                data=self.form({"hall": hall, "text": text}, True),
-            )
+            tries = 0
+            while True:
+                tries += 1
+                seen: dict[str, str] = {}
+                status, body = await self.call(
+                    "POST /requests (photo)",
+                    "POST",
+                    "/api/v1/requests",
+                    R["token"],
+                    seen=seen,
+                    headers={"Idempotency-Key": nonce},
+                    data=self.form({"hall": hall, "text": text}, True),
+                )
+                if 0 < status < 500 or time.time() - t0 > SUBMIT_RETRY_FOR:
+                    break
+                await asyncio.sleep(min(0.25 * 2**tries, 2.0))
             if status == 201 and body:
                 self.submits.append(
                     {
@@ -248,6 +273,8 @@ class Load:
                         "hall": hall,
                         "t": t0,
                         "version": body["version"],
+                        "tries": tries,
+                        "replayed": seen.get("Idempotent-Replayed") == "true",
                     }
                 )
                 if rng.random() < 0.5:
@@ -259,7 +286,7 @@ class Load:
                         retry=True,
                     )
             elif status == 0 or status >= 500:
-                # The answer was lost: the request may or may not be there (reconciled by nonce).
+                # Still no answer: the request may or may not be there (reconciled by nonce).
                 self.unknown.append({"nonce": nonce, "hall": hall, "t": t0, "status": status})
             if await self.pause(rng.expovariate(1 / think)):
                 return

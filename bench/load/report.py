@@ -61,6 +61,10 @@ def rows(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("errors", str(s["errors"])),
         ("409 (lost races)", str(s["conflicts"])),
         ("failed calls in fault windows", str(s["fault_failures"])),
+        (
+            "submits retried (answered by replay)",
+            f"{s.get('submits_retried', 0)} ({s.get('submits_replayed', 0)})",
+        ),
         ("submits unknown (found after)", f"{s['unknown']} ({s['unknown_found']})"),
         ("lost (201 not in DB)", str(s["lost"])),
         ("200 verbs without event", str(s["verbs_missing"])),

@@ -173,6 +173,10 @@ def analyse(client: dict[str, Any], windows: list[dict[str, Any]]) -> dict[str, 
         "calls": len(in_load),
         "calls_per_s": round(len(in_load) / span, 1),
         "submits_per_s": round(len(client["submits"]) / span, 2),
+        # Submits answered only after a retry under their Idempotency-Key, and of those, the
+        # ones the server answered with the request a lost attempt had stored.
+        "submits_retried": sum(1 for x in client["submits"] if x.get("tries", 1) > 1),
+        "submits_replayed": sum(1 for x in client["submits"] if x.get("replayed")),
         "endpoints": endpoints,
         "errors": errors,
         "error_samples": samples,
@@ -276,6 +280,7 @@ def problems(s: dict[str, Any], *, latency: bool) -> list[str]:
         ("requests without a submit event", s["no_submit_event"]),
         ("replay mismatches", s["replay_mismatches"]),
         ("submits accepted twice", s["accepted_twice"] + s["unknown_twice"]),
+        ("requests stored twice (same nonce)", s["stored_twice"]),
         ("first-response breaches escalated twice", s["double_escalations"]),
         ("clocks breached twice", s["double_breaches"]),
         ("deadlines left unhandled", s["deadlines_unhandled"]),

@@ -11,7 +11,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI, Query, Schema, Status, Swagger
+from ninja import Header, NinjaAPI, Query, Schema, Status, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import APIKeyHeader, django_auth
 from pydantic import Field
@@ -295,14 +295,24 @@ SUBMIT_BODY = {
     tags=["requests"],
     openapi_extra=SUBMIT_BODY,
 )
-def create_request(request: HttpRequest) -> Status:
+def create_request(
+    request: HttpRequest,
+    response: HttpResponse,
+    idempotency_key: str | None = Header(
+        None,
+        description="a key of the caller's choosing (a UUID): a retry with the same key and "
+        "content returns the request the first call filed (with `Idempotent-Replayed: true`) "
+        "instead of filing it again; the same key with other content is refused (422)",
+    ),
+) -> Status:
     """Raise a problem in a hall (or capture one on a resident's behalf); JSON, or multipart
     with `photos`."""
     who = _who(request)
     payload, photos, voice = _submit_payload(request)
     reporter = payload.reporter
     location = payload.location
-    req = actions.do_submit(
+    req, replayed = actions.do_submit_once(
+        key=idempotency_key,
         actor=who,
         hall=payload.hall,
         text=payload.text,
@@ -319,6 +329,8 @@ def create_request(request: HttpRequest) -> Status:
         photos=photos,
         voice=voice,
     )
+    if replayed:
+        response["Idempotent-Replayed"] = "true"
     return Status(201, request_out(req, who, now=timezone.now()))
 
 

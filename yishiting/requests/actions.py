@@ -8,6 +8,7 @@ one wins and the other gets `conflict`, on SQLite as on PostgreSQL.
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -768,10 +769,12 @@ def do_submit(
     voice: Upload | None = None,
     now: datetime | None = None,
     data: dict[str, Any] | None = None,
+    submit_key: str | None = None,
 ) -> Request:
     """A resident raises a problem in a hall, or a liaison captures one on their behalf.
     `voice`: a voice message (语音留言) instead of, or beside, the text; handlers hear it.
-    `data` adds public facts to the submit event (e.g. Open311's `media_url`)."""
+    `data` adds public facts to the submit event (e.g. Open311's `media_url`).
+    `submit_key`: stored with the request (see `do_submit_once`, the way to pass one)."""
     now = now or timezone.now()
     who = _actor(actor)
     hall = _hall(hall)
@@ -830,6 +833,7 @@ def do_submit(
         address=address.strip(),
         lat=lat,
         lng=lng,
+        submit_key=submit_key,
         created_at=now,
         updated_at=now,
     )
@@ -877,6 +881,51 @@ def do_submit(
         _discard(saved)
         raise
     return req
+
+
+# An Idempotency-Key (draft-ietf-httpapi-idempotency-key-header): what the client chose, in
+# visible ASCII; a UUID is what clients send.
+SUBMIT_KEY_MAX = 255
+
+
+def submit_key(actor: Actor | None, key: str) -> str:
+    """The stored form of a client's key: hashed with who sent it, so that one caller's key
+    never finds another caller's request (anonymous callers share one scope)."""
+    key = key.strip().strip('"')
+    if not key or len(key) > SUBMIT_KEY_MAX or not all(" " < c <= "~" for c in key):
+        raise InvalidError(
+            _("Idempotency-Key：应为 1 到 %(n)s 个可见的 ASCII 字符（如 UUID）")
+            % {"n": SUBMIT_KEY_MAX}
+        )
+    who = actor.user.pk if actor is not None else ""
+    return hashlib.sha256(f"{who}\n{key}".encode()).hexdigest()
+
+
+def do_submit_once(*, key: str | None, actor: ActorArg, **fields: Any) -> tuple[Request, bool]:
+    """`do_submit` under the client's idempotency key: the first call files the request, a
+    retry with the same key (after a lost answer, a double tap, a crash) gets that request
+    back instead of a second one, even while the first is still committing. Returns (the
+    request, whether it was filed by an earlier call). The same key with other content is
+    refused (422) and changes nothing. No key (None): a plain `do_submit`."""
+    who = _actor(actor)
+    if key is None:
+        return do_submit(actor=who, **fields), False
+    digest = submit_key(who, key)
+    earlier = Request.objects.filter(submit_key=digest).first()
+    if earlier is None:
+        try:
+            return do_submit(actor=who, submit_key=digest, **fields), False
+        except IntegrityError:
+            # Another call with the key committed between the look-up and our insert.
+            earlier = Request.objects.filter(submit_key=digest).first()
+            if earlier is None:
+                raise
+    hall = fields.get("hall")
+    code = hall.code if isinstance(hall, Hall) else hall
+    text = (fields.get("text") or "").strip()
+    if earlier.origin_hall.code != code or (text and text != earlier.text):
+        raise InvalidError(_("Idempotency-Key：该键已用于另一条诉求，请换一个键"))
+    return earlier, True
 
 
 def _required(value: Any, name: str) -> Any:

@@ -102,6 +102,9 @@ class Request(models.Model):
     follow_code = models.CharField(
         _("查询码"), max_length=12, unique=True, default=new_follow_code, editable=False
     )
+    # The submitter's Idempotency-Key, hashed with who sent it (actions.submit_key): a retry
+    # of a submit whose answer was lost finds this request instead of filing a second one.
+    submit_key = models.CharField(max_length=64, null=True, unique=True, editable=False)
     address = models.CharField(_("地点"), max_length=200, blank=True)
     lat = models.FloatField(_("纬度"), null=True, blank=True)
     lng = models.FloatField(_("经度"), null=True, blank=True)

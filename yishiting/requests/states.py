@@ -6,6 +6,7 @@ Everything that decides *whether* a verb may move a request, and *where to*, liv
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -444,6 +445,16 @@ def allowed_verbs(
     state: State, *, dispatched: bool = False, hall_kind: str | None = None, pending: str = ""
 ) -> list[Verb]:
     """Verbs legal from `state` with some argument (for pages and the API to offer)."""
+    return list(_allowed_verbs(State(state), dispatched, hall_kind, str(pending)))
+
+
+@functools.cache
+def _allowed_verbs(
+    state: State, dispatched: bool, hall_kind: str | None, pending: str
+) -> tuple[Verb, ...]:
+    """allowed_verbs, worked out once per combination (a few hundred at most): trying every
+    verb and decision costs ~150 refusals, each with its message, and every request of every
+    list asks."""
     out: list[Verb] = []
     for verb in TRANSITIONS:
         if verb in (Verb.POST_PART, Verb.WAIVE_PART):
@@ -463,7 +474,7 @@ def allowed_verbs(
                 continue
             out.append(verb)
             break
-    return out
+    return tuple(out)
 
 
 # Which deadlines run in each state (§4). The case engine keeps exactly these set, and the

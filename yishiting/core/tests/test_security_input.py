@@ -21,7 +21,7 @@ from yishiting.api.models import ApiToken
 from yishiting.requests.models import Attachment, Event, Request
 from yishiting.testing import County, png_bytes
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 
 
 def rows() -> tuple[int, int, int]:

@@ -19,7 +19,7 @@ from yishiting.requests import actions as A
 from yishiting.requests.models import Request
 from yishiting.testing import County
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.fuzz]
 
 PHONE, NAME, HOUSE = "13812345678", "王秀兰", "3-2-501"
 SECRETS = (PHONE, NAME, HOUSE)

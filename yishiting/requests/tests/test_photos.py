@@ -13,6 +13,8 @@ from yishiting.requests.models import Attachment, Request
 from yishiting.requests.photos import clean_photo
 from yishiting.testing import County, png_bytes
 
+pytestmark = pytest.mark.fuzz
+
 
 def _file(data: bytes, name: str = "photo.jpg") -> io.BytesIO:
     f = io.BytesIO(data)

@@ -19,6 +19,8 @@ from yishiting.requests.models import Attachment, Event, Request, Voice
 from yishiting.requests.voice import clean_voice, sniff
 from yishiting.testing import County
 
+pytestmark = pytest.mark.fuzz
+
 
 def wav_bytes(seconds: float = 0.5) -> bytes:
     """A real mono 8 kHz WAV recording of silence."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,8 @@ from yishiting.core.masking import (
 
 FULL = {str(i): chr(0xFF10 + i) for i in range(10)}
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+pytestmark = pytest.mark.fuzz
 
 
 def with_check_digit(first17: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -99,6 +100,12 @@ ERROR_TITLES = {
     413: gettext_lazy("照片太大"),
     422: gettext_lazy("填写有误"),
 }
+
+
+def new_submit_key() -> str:
+    """The idempotency key a submit form carries (actions.do_submit_once): a second tap, or
+    the browser re-sending the form, files the request once."""
+    return uuid.uuid4().hex
 
 
 def actor_of(request: HttpRequest) -> Actor | None:

@@ -17,7 +17,7 @@ from yishiting.requests import actions
 from yishiting.requests.models import Channel
 from yishiting.requests.queries import visible_requests
 from yishiting.requests.states import OPEN
-from yishiting.web.views.common import READY_REPLIES, actor_of, error_response, rows
+from yishiting.web.views.common import READY_REPLIES, actor_of, error_response, new_submit_key, rows
 from yishiting.web.views.deliberation import deliberation_links
 
 
@@ -69,7 +69,8 @@ def capture(request: HttpRequest) -> HttpResponse:
     form = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            req = actions.do_submit(
+            req, _replayed = actions.do_submit_once(
+                key=request.POST.get("submit_key") or None,
                 actor=who,
                 hall=request.POST.get("hall", ""),
                 text=request.POST.get("text", ""),
@@ -84,11 +85,20 @@ def capture(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "web/capture.html",
-                {"halls": halls, "form": form, "error": exc.message},
+                {
+                    "halls": halls,
+                    "form": form,
+                    "error": exc.message,
+                    "submit_key": request.POST.get("submit_key") or new_submit_key(),
+                },
                 status=exc.status,
             )
         return redirect(f"/r/{req.pk}/")
-    return render(request, "web/capture.html", {"halls": halls, "form": form})
+    return render(
+        request,
+        "web/capture.html",
+        {"halls": halls, "form": form, "submit_key": new_submit_key()},
+    )
 
 
 @login_required

@@ -18,7 +18,7 @@ from yishiting.requests import actions
 from yishiting.requests.models import Channel, Follower, Request
 from yishiting.requests.queries import visible_requests
 from yishiting.routing.duplicates import similar_open_requests
-from yishiting.web.views.common import actor_of, error_response, rows
+from yishiting.web.views.common import actor_of, error_response, new_submit_key, rows
 
 # Halls a resident cannot raise a problem in directly (§3: they are where problems climb to).
 NO_SUBMIT = (HallKind.COUNTY, HallKind.ASSIGNMENT)
@@ -50,7 +50,8 @@ def hall_page(request: HttpRequest, code: str) -> HttpResponse:
     who = actor_of(request)
     if request.method == "POST":
         try:
-            req = actions.do_submit(
+            req, _replayed = actions.do_submit_once(
+                key=request.POST.get("submit_key") or None,
                 actor=who,
                 hall=hall,
                 text=request.POST.get("text", ""),
@@ -70,13 +71,24 @@ def hall_page(request: HttpRequest, code: str) -> HttpResponse:
             return render(
                 request,
                 "web/hall.html",
-                {"hall": hall, "error": exc.message, "form": request.POST, **_delib(hall)},
+                {
+                    "hall": hall,
+                    "error": exc.message,
+                    "form": request.POST,
+                    "submit_key": request.POST.get("submit_key") or new_submit_key(),
+                    **_delib(hall),
+                },
                 status=exc.status,
             )
-        codes = [req.follow_code, *request.session.get(SESSION_CODES, [])][:20]
+        earlier = [c for c in request.session.get(SESSION_CODES, []) if c != req.follow_code]
+        codes = [req.follow_code, *earlier][:20]
         request.session[SESSION_CODES] = codes
         return redirect(f"/submitted/{req.follow_code}/")
-    return render(request, "web/hall.html", {"hall": hall, "form": {}, **_delib(hall)})
+    return render(
+        request,
+        "web/hall.html",
+        {"hall": hall, "form": {}, "submit_key": new_submit_key(), **_delib(hall)},
+    )
 
 
 def _delib(hall: Hall) -> dict[str, bool]:
