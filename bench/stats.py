@@ -313,6 +313,7 @@ def _fill(n: int, org: dict[str, Any]) -> None:
         "reporter_name": "",
         "reporter_phone": "",
         "anonymous": False,
+        "submit_key": None,
         "address": "",
         "lat": None,
         "lng": None,
