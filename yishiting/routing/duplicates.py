@@ -4,8 +4,9 @@ Each request gets a 64-value MinHash signature over the character bigrams of its
 title and text (`Fingerprint`, written when the request is created). Looking up a new text
 reads the signatures of open requests filed in the same hall or a neighbouring one (its
 parent and the parent's other children) in the last 30 days — one range scan per hall on the
-(hall, created_at) index, so its cost follows the neighbourhood's recent volume, not the size
-of the table — and compares them in numpy.
+(hall, open, created_at) index, no join (each fingerprint carries its request's open flag,
+kept by `routing.hooks.on_event`), so its cost follows the neighbourhood's recent volume of
+open requests, not the size of the table — and compares them in numpy.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ def index_request(req: Request) -> Fingerprint:
         created_at=req.created_at,
         signature=_signature(grams).tobytes(),
         shingles=len(grams),
+        open=req.status in OPEN,
     )
     Fingerprint.objects.update_or_create(
         request_id=req.pk,
@@ -100,6 +102,7 @@ def index_request(req: Request) -> Fingerprint:
             "created_at": fp.created_at,
             "signature": fp.signature,
             "shingles": fp.shingles,
+            "open": fp.open,
         },
     )
     return fp
@@ -111,7 +114,8 @@ def index_missing(now: datetime, *, window: timedelta = WINDOW) -> int:
     done = Fingerprint.objects.filter(created_at__gte=now - window).values("request_id")
     missing = Request.objects.filter(created_at__gte=now - window).exclude(pk__in=done)
     count = 0
-    for req in missing.only("pk", "origin_hall_id", "created_at", "title", "text").iterator():
+    fields = ("pk", "origin_hall_id", "created_at", "title", "text", "status")
+    for req in missing.only(*fields).iterator():
         index_request(req)
         count += 1
     return count
@@ -176,7 +180,7 @@ def similar_open_requests(
             hall_id__in=neighbour_halls(hall),
             created_at__gte=now - WINDOW,
             created_at__lte=now,
-            request__status__in=[s.value for s in OPEN],
+            open=True,
         )
         .exclude(request_id__in=list(exclude))
         .order_by("-created_at")
@@ -220,7 +224,8 @@ def similar_open_requests(
             created_at=found[int(ids[k])].created_at,
         )
         for k in keep
-        if int(ids[k]) in found
+        # The flag decided the candidates; the request as read now has the last word.
+        if int(ids[k]) in found and found[int(ids[k])].status in OPEN
     ]
 
 
