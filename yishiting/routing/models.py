@@ -66,7 +66,7 @@ class RoutingSettings(models.Model):
 
 class Fingerprint(models.Model):
     """A request's MinHash signature over character bigrams, for finding duplicates fast:
-    candidates come from the (hall, open, created_at) index, similarity from the signatures."""
+    candidates come from the open ones' (hall, created_at) index, similarity from the signatures."""
 
     request = models.OneToOneField(
         Request, primary_key=True, on_delete=models.CASCADE, related_name="+"
@@ -88,7 +88,12 @@ class Fingerprint(models.Model):
         verbose_name_plural = _("诉求指纹")
         indexes = [
             models.Index(fields=["hall", "created_at"], name="fingerprint_hall_recent"),
-            models.Index(fields=["hall", "open", "created_at"], name="fingerprint_hall_open"),
+            # Open ones only (a partial index): closed requests drop out of the lookup's scan.
+            models.Index(
+                fields=["hall", "created_at"],
+                condition=models.Q(open=True),
+                name="fingerprint_hall_open",
+            ),
         ]
 
     def __str__(self) -> str:

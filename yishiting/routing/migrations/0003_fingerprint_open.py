@@ -32,6 +32,10 @@ class Migration(migrations.Migration):
         migrations.RunPython(fill_open, migrations.RunPython.noop, elidable=True),
         migrations.AddIndex(
             model_name="fingerprint",
-            index=models.Index(fields=["hall", "open", "created_at"], name="fingerprint_hall_open"),
+            index=models.Index(
+                condition=models.Q(("open", True)),
+                fields=["hall", "created_at"],
+                name="fingerprint_hall_open",
+            ),
         ),
     ]
