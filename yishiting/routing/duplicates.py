@@ -45,6 +45,8 @@ MIN_QUERY_SHINGLES = 3
 MIN_AGREEING = 4
 # Most candidates compared per lookup (the most recent); a safety cap, far above a real hall.
 MAX_CANDIDATES = 20_000
+# Most candidates tied with the last offered place that are read to order them by time.
+MAX_TIED = 100
 
 _rng = np.random.default_rng(20240611)  # fixed: stored signatures must stay comparable
 _A = _rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
@@ -226,8 +228,12 @@ def similar_open_requests(
         keep = np.where((scores >= min_similarity) | useful)[0]
     else:
         keep = np.where(scores >= min_similarity)[0]
-    # Most similar first; of equal ones the newest (the highest id) first.
-    keep = keep[np.lexsort((-ids[keep], -scores[keep]))][:limit]
+    # Most similar first; of equal ones the newest. Candidates come unordered, so those tied
+    # with the last place are fetched too (at most MAX_TIED more, the highest ids) and ordered
+    # by their time once read.
+    keep = keep[np.lexsort((-ids[keep], -scores[keep]))]
+    if keep.size > limit:
+        keep = keep[scores[keep] >= scores[keep[limit - 1]]][: limit + MAX_TIED]
     if keep.size == 0:
         return []
     found = {
@@ -236,7 +242,7 @@ def similar_open_requests(
             "pk", "title", "status", "origin_hall__code", "created_at"
         )
     }
-    out = []
+    out: list[tuple[float, Similar]] = []
     for k in keep:
         pk = int(ids[k])
         if pk not in found:
@@ -244,10 +250,11 @@ def similar_open_requests(
         _, title_, status, hall_code, created_at = found[pk]
         # The flag chose the candidates; the request as read now has the last word.
         if status in OPEN:
-            out.append(
-                Similar(pk, round(float(scores[k]), 3), title_, status, hall_code, created_at)
-            )
-    return out
+            score = float(scores[k])
+            out.append((score, Similar(pk, round(score, 3), title_, status, hall_code, created_at)))
+    out.sort(key=lambda o: o[1].created_at, reverse=True)
+    out.sort(key=lambda o: o[0], reverse=True)  # stable: the newest first among equals
+    return [similar for _, similar in out[:limit]]
 
 
 def merge_candidates(req: Request, now: datetime, *, limit: int = 5) -> list[Similar]:
