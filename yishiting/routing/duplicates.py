@@ -4,8 +4,10 @@ Each request gets a 64-value MinHash signature over the character bigrams of its
 title and text (`Fingerprint`, written when the request is created). Looking up a new text
 reads the signatures of open requests filed in the same hall or a neighbouring one (its
 parent and the parent's other children) in the last 30 days — one range scan per hall on the
-(hall, created_at) index, so its cost follows the neighbourhood's recent volume, not the size
-of the table — and compares them in numpy.
+partial (hall, created_at) index of open fingerprints, no join (each fingerprint carries its
+request's open flag, kept by `routing.hooks.on_event`), so its cost follows the
+neighbourhood's recent volume of open requests, not the size of the table — and compares
+them in numpy.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
-from django.db import transaction
-from django.db.models import Q
+from django.db import connections, transaction
+from django.db.models import Q, QuerySet
 
 from yishiting.orgs.models import Hall
 from yishiting.requests.models import Request
@@ -42,6 +45,8 @@ MIN_QUERY_SHINGLES = 3
 MIN_AGREEING = 4
 # Most candidates compared per lookup (the most recent); a safety cap, far above a real hall.
 MAX_CANDIDATES = 20_000
+# Most candidates tied with the last offered place that are read to order them by time.
+MAX_TIED = 100
 
 _rng = np.random.default_rng(20240611)  # fixed: stored signatures must stay comparable
 _A = _rng.integers(1, 2**63, PERMUTATIONS, dtype=np.uint64) | np.uint64(1)
@@ -92,6 +97,7 @@ def index_request(req: Request) -> Fingerprint:
         created_at=req.created_at,
         signature=_signature(grams).tobytes(),
         shingles=len(grams),
+        open=req.status in OPEN,
     )
     Fingerprint.objects.update_or_create(
         request_id=req.pk,
@@ -100,6 +106,7 @@ def index_request(req: Request) -> Fingerprint:
             "created_at": fp.created_at,
             "signature": fp.signature,
             "shingles": fp.shingles,
+            "open": fp.open,
         },
     )
     return fp
@@ -111,7 +118,8 @@ def index_missing(now: datetime, *, window: timedelta = WINDOW) -> int:
     done = Fingerprint.objects.filter(created_at__gte=now - window).values("request_id")
     missing = Request.objects.filter(created_at__gte=now - window).exclude(pk__in=done)
     count = 0
-    for req in missing.only("pk", "origin_hall_id", "created_at", "title", "text").iterator():
+    fields = ("pk", "origin_hall_id", "created_at", "title", "text", "status")
+    for req in missing.only(*fields).iterator():
         index_request(req)
         count += 1
     return count
@@ -130,15 +138,45 @@ def index_after_commit(req: Request) -> None:
     transaction.on_commit(run)
 
 
+def _neighbours(hall: Hall) -> QuerySet[Hall]:
+    """The hall, its parent, and the parent's other children, as a query (a subquery of the
+    lookup: one round trip fewer)."""
+    if hall.parent_id is None:
+        return Hall.objects.filter(pk=hall.pk)
+    return Hall.objects.filter(
+        Q(pk=hall.pk) | Q(pk=hall.parent_id) | Q(parent_id=hall.parent_id)
+    ).order_by()
+
+
 def neighbour_halls(hall: Hall) -> list[int]:
     """The hall, its parent, and the parent's other children."""
-    if hall.parent_id is None:
-        return [hall.pk]
-    return list(
-        Hall.objects.filter(
-            Q(pk=hall.pk) | Q(pk=hall.parent_id) | Q(parent_id=hall.parent_id)
-        ).values_list("pk", flat=True)
-    )
+    return list(_neighbours(hall).values_list("pk", flat=True))
+
+
+def _candidates(hall: Hall, now: datetime, exclude: Iterable[int]) -> list[tuple[Any, ...]]:
+    """(request id, signature, shingles) of the open fingerprints of the neighbourhood in the
+    window. Unordered (sorting them cost more than comparing them); only when there are more
+    than MAX_CANDIDATES are the most recent taken, in a second, ordered query."""
+    found = Fingerprint.objects.filter(
+        hall_id__in=_neighbours(hall).values("pk"),
+        open=True,
+        created_at__gte=now - WINDOW,
+        created_at__lte=now,
+    ).exclude(request_id__in=list(exclude))
+    fields = ("request_id", "signature", "shingles")
+    rows = _fetch(found.values_list(*fields)[: MAX_CANDIDATES + 1])
+    if len(rows) > MAX_CANDIDATES:
+        rows = _fetch(found.order_by("-created_at").values_list(*fields)[:MAX_CANDIDATES])
+    return rows
+
+
+def _fetch(query: QuerySet[Any]) -> list[tuple[Any, ...]]:
+    """The rows of a values_list query of plain columns (integers and bytes, nothing to
+    convert), fetched at once: Django's iteration in chunks of 100 costs more than the scan."""
+    sql, params = query.query.sql_with_params()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
 
 
 @dataclass(frozen=True)
@@ -171,24 +209,13 @@ def similar_open_requests(
     sig = _signature(grams) if grams else _EMPTY
     if np.array_equal(sig, _EMPTY):
         return []
-    rows = list(
-        Fingerprint.objects.filter(
-            hall_id__in=neighbour_halls(hall),
-            created_at__gte=now - WINDOW,
-            created_at__lte=now,
-            request__status__in=[s.value for s in OPEN],
-        )
-        .exclude(request_id__in=list(exclude))
-        .order_by("-created_at")
-        .values_list("request_id", "signature", "shingles")[:MAX_CANDIDATES]
-    )
+    rows = _candidates(hall, now, exclude)
     if not rows:
         return []
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    sizes = np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows))
-    sigs = np.frombuffer(b"".join(bytes(r[1]) for r in rows), dtype=np.uint32).reshape(
-        len(rows), PERMUTATIONS
-    )
+    request_ids, signatures, shingle_counts = zip(*rows, strict=True)
+    ids = np.array(request_ids, dtype=np.int64)
+    sizes = np.array(shingle_counts, dtype=np.float64)
+    sigs = np.frombuffer(b"".join(signatures), dtype=np.uint32).reshape(len(rows), PERMUTATIONS)
     agreeing = (sigs == sig[None, :]).sum(axis=1)
     scores = agreeing / PERMUTATIONS
     if len(grams) >= MIN_QUERY_SHINGLES:
@@ -201,27 +228,33 @@ def similar_open_requests(
         keep = np.where((scores >= min_similarity) | useful)[0]
     else:
         keep = np.where(scores >= min_similarity)[0]
-    keep = keep[np.argsort(-scores[keep], kind="stable")][:limit]
+    # Most similar first; of equal ones the newest. Candidates come unordered, so those tied
+    # with the last place are fetched too (at most MAX_TIED more, the highest ids) and ordered
+    # by their time once read.
+    keep = keep[np.lexsort((-ids[keep], -scores[keep]))]
+    if keep.size > limit:
+        keep = keep[scores[keep] >= scores[keep[limit - 1]]][: limit + MAX_TIED]
     if keep.size == 0:
         return []
     found = {
-        r.pk: r
-        for r in Request.objects.filter(pk__in=[int(ids[k]) for k in keep]).select_related(
-            "origin_hall"
+        row[0]: row
+        for row in Request.objects.filter(pk__in=[int(ids[k]) for k in keep]).values_list(
+            "pk", "title", "status", "origin_hall__code", "created_at"
         )
     }
-    return [
-        Similar(
-            request_id=int(ids[k]),
-            similarity=round(float(scores[k]), 3),
-            title=found[int(ids[k])].title,
-            status=found[int(ids[k])].status,
-            hall_code=found[int(ids[k])].origin_hall.code,
-            created_at=found[int(ids[k])].created_at,
-        )
-        for k in keep
-        if int(ids[k]) in found
-    ]
+    out: list[tuple[float, Similar]] = []
+    for k in keep:
+        pk = int(ids[k])
+        if pk not in found:
+            continue
+        _, title_, status, hall_code, created_at = found[pk]
+        # The flag chose the candidates; the request as read now has the last word.
+        if status in OPEN:
+            score = float(scores[k])
+            out.append((score, Similar(pk, round(score, 3), title_, status, hall_code, created_at)))
+    out.sort(key=lambda o: o[1].created_at, reverse=True)
+    out.sort(key=lambda o: o[0], reverse=True)  # stable: the newest first among equals
+    return [similar for _, similar in out[:limit]]
 
 
 def merge_candidates(req: Request, now: datetime, *, limit: int = 5) -> list[Similar]:

@@ -2,7 +2,9 @@
 
 Kept free of the model code (scikit-learn loads only in the worker that needs it): when a
 request is escalated into the county's assignment hall, a `route_task` is queued in the
-event's own transaction; `routing.arrival.route` does the rest in the worker.
+event's own transaction; `routing.arrival.route` does the rest in the worker. When an event
+moves a request into or out of the open states, its duplicate fingerprint's `open` flag
+follows in the same transaction.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from django.conf import settings
 from django.db import transaction
 
 from yishiting.orgs.models import HallKind
-from yishiting.requests.states import Verb
+from yishiting.requests.states import OPEN, Verb
 
 if TYPE_CHECKING:
     from yishiting.requests.models import Event, Request
@@ -31,7 +33,12 @@ def enqueue(call: Callable[[], Any]) -> None:
 
 
 def on_event(event: Event, before: Request | None, after: Request) -> None:
-    """Queue the routing of a request that has just been escalated into the assignment hall."""
+    """Keep the fingerprint's open flag; queue the routing of a request that has just been
+    escalated into the assignment hall."""
+    if before is not None and (before.status in OPEN) != (after.status in OPEN):
+        from yishiting.routing.models import Fingerprint
+
+        Fingerprint.objects.filter(request_id=after.pk).update(open=after.status in OPEN)
     if event.verb != Verb.ESCALATE or after.department_id is not None:
         return
     if after.hall.kind != HallKind.ASSIGNMENT:

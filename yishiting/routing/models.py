@@ -66,7 +66,7 @@ class RoutingSettings(models.Model):
 
 class Fingerprint(models.Model):
     """A request's MinHash signature over character bigrams, for finding duplicates fast:
-    candidates come from the (hall, created_at) index, similarity from the signatures."""
+    candidates come from the open ones' (hall, created_at) index, similarity from the signatures."""
 
     request = models.OneToOneField(
         Request, primary_key=True, on_delete=models.CASCADE, related_name="+"
@@ -78,11 +78,23 @@ class Fingerprint(models.Model):
     # How many distinct bigrams it was taken over (0: not known, written before this field):
     # with the signatures' Jaccard estimate it gives how much of a short new text it contains.
     shingles = models.PositiveIntegerField(default=0)
+    # Whether the request is in one of the open states (states.OPEN), so the lookup needs no
+    # join to the request: written with the fingerprint, kept by `routing.hooks.on_event`
+    # whenever an event moves the request into or out of the open states.
+    open = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("诉求指纹")
         verbose_name_plural = _("诉求指纹")
-        indexes = [models.Index(fields=["hall", "created_at"], name="fingerprint_hall_recent")]
+        indexes = [
+            models.Index(fields=["hall", "created_at"], name="fingerprint_hall_recent"),
+            # Open ones only (a partial index): closed requests drop out of the lookup's scan.
+            models.Index(
+                fields=["hall", "created_at"],
+                condition=models.Q(open=True),
+                name="fingerprint_hall_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"fingerprint of request {self.request_id}"

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
-from yishiting.requests.actions import do_acknowledge, do_reject, do_submit
+from yishiting.requests.actions import (
+    do_acknowledge,
+    do_reject,
+    do_reopen,
+    do_resolve,
+    do_start,
+    do_submit,
+)
 from yishiting.routing.duplicates import (
     index_missing,
     merge_candidates,
@@ -82,6 +89,77 @@ def test_only_open_requests_of_the_last_30_days(county: County) -> None:
     do_acknowledge(fresh, actor=county["liaison1"], now=now)
     assert [s.request_id for s in similar_open_requests(county.village, LAMP, now)] == [fresh.pk]
     assert old.pk not in [s.request_id for s in similar_open_requests(county.village, LAMP, now)]
+
+
+def test_a_request_leaving_the_open_states_is_no_longer_offered_until_reopened(
+    county: County,
+) -> None:
+    now = timezone.now()
+    req = do_submit(actor=county["resident1"], hall=county.village, text=LAMP, now=now)
+    do_acknowledge(req, actor=county["liaison1"], now=now + timedelta(minutes=1))
+    do_start(req, actor=county["liaison1"], now=now + timedelta(minutes=2))
+
+    def offered() -> list[int]:
+        return [s.request_id for s in similar_open_requests(county.village, LAMP, now)]
+
+    assert offered() == [req.pk]
+    assert Fingerprint.objects.get(request_id=req.pk).open is True
+    do_resolve(req, actor=county["liaison1"], note="已修好", now=now + timedelta(hours=1))
+    assert Fingerprint.objects.get(request_id=req.pk).open is False
+    assert offered() == []
+    do_reopen(req, actor=county["resident1"], reason="又坏了", now=now + timedelta(hours=2))
+    assert Fingerprint.objects.get(request_id=req.pk).open is True
+    assert offered() == [req.pk]
+
+
+def test_a_request_filed_already_closed_is_fingerprinted_closed(county: County) -> None:
+    now = timezone.now()
+    req = do_submit(actor=county["resident1"], hall=county.village, text=LAMP, now=now)
+    do_reject(req, actor=county["manager1"], reason="重复", now=now)
+    Fingerprint.objects.all().delete()
+    assert index_missing(now) == 1  # rewritten from the request as it is now
+    assert Fingerprint.objects.get(request_id=req.pk).open is False
+    assert similar_open_requests(county.village, LAMP, now) == []
+
+
+def test_over_the_cap_the_most_recent_candidates_are_compared(
+    county: County, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = timezone.now()
+    reqs = [
+        do_submit(
+            actor=county["resident1"], hall=county.village, text=LAMP, now=now - timedelta(days=d)
+        )
+        for d in (3, 1, 2)
+    ]
+    # Equally similar: the newest first (by time, not by id).
+    assert [s.request_id for s in similar_open_requests(county.village, LAMP, now)] == [
+        reqs[1].pk,
+        reqs[2].pk,
+        reqs[0].pk,
+    ]
+    assert [s.request_id for s in similar_open_requests(county.village, LAMP, now, limit=1)] == [
+        reqs[1].pk
+    ]
+    monkeypatch.setattr("yishiting.routing.duplicates.MAX_CANDIDATES", 2)
+    found = [s.request_id for s in similar_open_requests(county.village, LAMP, now)]
+    assert found == [reqs[1].pk, reqs[2].pk]  # one and two days old
+
+
+def test_the_migration_marks_fingerprints_of_closed_requests(county: County) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("yishiting.routing.migrations.0003_fingerprint_open")
+    now = timezone.now()
+    open_ = do_submit(actor=county["resident1"], hall=county.village, text=LAMP, now=now)
+    closed = do_submit(actor=county["resident2"], hall=county.village, text=LAMP, now=now)
+    do_reject(closed, actor=county["manager1"], reason="重复", now=now)
+    Fingerprint.objects.update(open=True)  # as the added column leaves them
+    migration.fill_open(apps, None)
+    flags = dict(Fingerprint.objects.values_list("request_id", "open"))
+    assert flags == {open_.pk: True, closed.pk: False}
 
 
 def test_merge_candidates_leave_out_the_request_itself(county: County) -> None:

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
+import scipy.sparse as sp
 from django.utils import timezone
 
 from yishiting.requests.actions import do_cosign, do_submit
-from yishiting.routing.hotspots import Message, cluster, county_hotspots, find_hotspots
+from yishiting.routing.hotspots import (
+    Message,
+    _join,
+    cluster,
+    county_hotspots,
+    find_hotspots,
+    numbered_names,
+    numbered_places,
+)
 from yishiting.routing.tests.conftest import need_data
 from yishiting.testing import County
 
@@ -114,3 +124,66 @@ def test_real_board_top_clusters_are_about_one_place() -> None:
             text = m.title + m.text
             grams.update({text[i : i + 4] for i in range(len(text) - 3)})
         assert grams.most_common(1)[0][1] >= 0.9 * len(spot.messages)
+
+
+EAST6 = [
+    "问问经开区东六线以西闲置厂房的规划，什么时候开发",
+    "经开区东六线以西闲置厂房有什么规划，请回复",
+    "问问经开区东六线以西的闲置厂房规划",
+]
+EAST4 = [
+    "问问经开区东四线以西闲置土地的规划，什么时候开发",
+    "经开区东四线以西闲置土地有什么规划，请回复",
+]
+
+
+def titled(texts: list[str]) -> list[Message]:
+    """Messages titled by their first clause."""
+    return [
+        Message(str(i), f"u{i}", t.split("，")[0], t, T0 + timedelta(days=i))
+        for i, t in enumerate(texts)
+    ]
+
+
+def test_numbered_places_are_read_from_titles() -> None:
+    assert numbered_places("东六路下穿长永高速") == {("东", 6)}
+    assert numbered_places("东六线以西的规划") == numbered_places("东六路以西")
+    assert numbered_places("地铁３号线松雅站出入口") == {("", 3)}
+    assert numbered_places("二十一路公交和西二环") == {("", 21), ("西", 2)}
+    assert numbered_places("小区3号楼漏水") == frozenset()
+
+
+def test_titles_naming_different_numbered_roads_are_different_problems() -> None:
+    texts = EAST6 + EAST4 + OTHERS
+    groups = {frozenset(texts[i] for i in g) for g in cluster(titled(texts))}
+    assert frozenset(EAST6) in groups
+    assert frozenset(EAST4) in groups
+    # The same road under another suffix (东六路 / 东六线) is not a conflict.
+    same = [*EAST6, "经开区东六路以西闲置厂房的规划，请回复"]
+    texts = same + OTHERS
+    groups = {frozenset(texts[i] for i in g) for g in cluster(titled(texts))}
+    assert frozenset(same) in groups
+
+
+def test_numbered_names_are_read_from_titles() -> None:
+    assert numbered_names("请关注58车贷案的进展") == {"58车贷"}
+    assert numbered_names("拨打１２３４５热线无人接") == {"12345热线"}
+    assert numbered_names("2019年补贴没发，3号楼漏水，500元罚款") == frozenset()
+    assert numbered_names("A4区58车贷") == {"58车贷"}
+
+
+def test_loosely_alike_clusters_sharing_a_numbered_name_are_joined() -> None:
+    # Two clusters whose centres' cosine is 0.25: below MERGE_SIMILARITY, above LOOSE.
+    x = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 0.0], [0.25, 0.968], [0.25, 0.968]]))
+    labels = np.array([0, 0, 1, 1])
+    none = sp.csr_matrix((4, 4), dtype=bool)
+    name = sp.csr_matrix(np.array([[1.0], [1.0], [1.0], [0.0]]))  # in 2/2 and 1/2 titles
+    assert len(set(_join(labels, x, name, none))) == 1
+    rare = sp.csr_matrix(np.array([[1.0], [1.0], [0.0], [0.0]]))  # in one cluster only
+    assert len(set(_join(labels, x, rare, none))) == 2
+    # A conflicting pair between them keeps them apart.
+    conflict = sp.csr_matrix(([True, True], ([0, 2], [2, 0])), shape=(4, 4))
+    assert len(set(_join(labels, x, name, conflict))) == 2
+    # Texts not even loosely alike are not joined by a name.
+    far = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 0.0], [0.1, 0.995], [0.1, 0.995]]))
+    assert len(set(_join(labels, far, name, none))) == 2
