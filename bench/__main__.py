@@ -12,7 +12,8 @@ if __name__ == "__main__":
     ledger.main()
     # Deliberation: a 5,000-household tally and 1,000 residents voting at once (~1.5 min).
     deliberation.main()
-    # Statistics: 10k and 100k requests by default (~5 min); BENCH_STATS_SIZES for more.
+    # Statistics: 10k, 100k, 1M and 10M requests (~80 min, 16 GB of temporary disk);
+    # BENCH_STATS_SIZES=10000,100000 for a two-minute run.
     stats.main()
     # Duplicate lookup: 20k requests by default; BENCH_DUP_SIZES=1000000 for the 1M figure.
     duplicates.main()

@@ -1252,11 +1252,6 @@ def do_return(
     who = _actor(actor)
     part = _acting_part(who, req)
     to = _check(who, Verb.RETURN, req, now, part=part is not None)
-    if reason_code not in set(ReturnReason):
-        raise InvalidError(
-            _("退回原因：应为 %(values)s 之一") % {"values": ", ".join(ReturnReason)}
-        )
-    note = _note(reason, Verb.RETURN)
     rules = CountyRules.for_county(req.hall.county_code)
     if part is not None:
         returning, since = part.department, part.dispatched_at
@@ -1296,6 +1291,13 @@ def do_return(
                 "reason_code": reason_code,
             },
         )
+    # The input is judged once the state allows a return at all (409 before 422, as for
+    # every verb): a part that cannot be returned is refused as such whatever the reason.
+    if reason_code not in set(ReturnReason):
+        raise InvalidError(
+            _("退回原因：应为 %(values)s 之一") % {"values": ", ".join(ReturnReason)}
+        )
+    note = _note(reason, Verb.RETURN)
     return _commit(req, Verb.RETURN, who, to, now, note=note, change=change)
 
 
