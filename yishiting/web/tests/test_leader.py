@@ -13,6 +13,7 @@ from django.test import Client
 
 from yishiting.orgs.models import Membership, Role
 from yishiting.requests import actions as A
+from yishiting.requests.clocks import LOCAL_TZ
 from yishiting.requests.models import Request
 from yishiting.stats import metrics as m
 from yishiting.stats.rollups import tz
@@ -224,3 +225,14 @@ def test_state_counts_and_overdue_now(county: County) -> None:
     assert total(client, "/leader/requests/?overdue=1") == 1
     town = client.get(f"/leader/?hall={county.township.code}").content.decode()
     assert kpi(town, "overdue") == "0"  # the overdue one is in 西关镇
+
+
+def test_rankings_and_the_report_default_to_the_last_whole_month(county: County) -> None:
+    """On the 1st of December the month to judge is November, not the day-old December."""
+    client = login(county, "leader1")
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=LOCAL_TZ)):
+        html = client.get("/leader/rankings/").content.decode()
+        report = client.get("/leader/report/?format=xlsx")
+    assert "考核排名 2026-11" in html
+    assert 'href="?hall=130500&month=2026-12"' in html  # the current month, one step on
+    assert "2026-11" in report["Content-Disposition"]

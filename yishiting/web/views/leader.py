@@ -329,9 +329,11 @@ def figures(request: HttpRequest) -> HttpResponse:
 
 
 def _month(request: HttpRequest) -> date:
+    """The month asked for; by default the last whole one: rankings and the monthly report
+    judge a month once it is over (the current one is a step away, with ›)."""
     text = request.GET.get("month")
     if not text:
-        return local_day(timezone.now()).replace(day=1)
+        return r.previous_month(local_day(timezone.now()).replace(day=1))
     return r.parse_month(text)
 
 
