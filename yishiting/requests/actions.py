@@ -888,6 +888,10 @@ def do_submit(
 SUBMIT_KEY_MAX = 255
 
 
+class SubmitKeyReused(InvalidError):
+    """An idempotency key already used for a request with other content (422)."""
+
+
 def submit_key(actor: Actor | None, key: str) -> str:
     """The stored form of a client's key: hashed with who sent it, so that one caller's key
     never finds another caller's request (anonymous callers share one scope)."""
@@ -924,7 +928,7 @@ def do_submit_once(*, key: str | None, actor: ActorArg, **fields: Any) -> tuple[
     code = hall.code if isinstance(hall, Hall) else hall
     text = (fields.get("text") or "").strip()
     if earlier.origin_hall.code != code or (text and text != earlier.text):
-        raise InvalidError(_("Idempotency-Key：该键已用于另一条诉求，请换一个键"))
+        raise SubmitKeyReused(_("Idempotency-Key：该键已用于另一条诉求，请换一个键"))
     return earlier, True
 
 

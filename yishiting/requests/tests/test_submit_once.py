@@ -173,6 +173,19 @@ def test_the_hall_page_form_files_once_when_sent_twice(county: County) -> None:
 
 
 @pytest.mark.django_db
+def test_a_form_brought_back_and_sent_with_other_text_is_a_new_request(county: County) -> None:
+    """The browser's Back restores the page with its key: another problem typed into it is
+    filed as a new request, not refused."""
+    client = Client()
+    key = client.get(f"/h/{county.village.code}/").context["submit_key"]
+    first = client.post(f"/h/{county.village.code}/", {"text": TEXT, "submit_key": key})
+    other = client.post(f"/h/{county.village.code}/", {"text": "井盖松动", "submit_key": key})
+    assert first.status_code == other.status_code == 302
+    assert first["Location"] != other["Location"]
+    assert sorted(Request.objects.values_list("text", flat=True)) == sorted([TEXT, "井盖松动"])
+
+
+@pytest.mark.django_db
 def test_a_refused_form_keeps_its_key_and_files_nothing(county: County) -> None:
     client = Client()
     key = client.get(f"/h/{county.village.code}/").context["submit_key"]

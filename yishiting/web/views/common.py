@@ -103,9 +103,19 @@ ERROR_TITLES = {
 
 
 def new_submit_key() -> str:
-    """The idempotency key a submit form carries (actions.do_submit_once): a second tap, or
-    the browser re-sending the form, files the request once."""
+    """The idempotency key a submit form carries (`submit_form`)."""
     return uuid.uuid4().hex
+
+
+def submit_form(request: HttpRequest, **fields: Any) -> Request:
+    """File a request from a submit form under the form's key: a second tap, or the browser
+    re-sending the form, files it once. A page brought back (the browser's Back) and sent
+    with other text is a new problem, not an error: filed without the key."""
+    key = request.POST.get("submit_key") or None
+    try:
+        return actions.do_submit_once(key=key, **fields)[0]
+    except actions.SubmitKeyReused:
+        return actions.do_submit(**fields)
 
 
 def actor_of(request: HttpRequest) -> Actor | None:

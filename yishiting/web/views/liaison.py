@@ -13,11 +13,17 @@ from yishiting.core.masking import extract_contact
 from yishiting.notify.queries import return_visits
 from yishiting.orgs.models import Hall, Role
 from yishiting.orgs.scope import Actor
-from yishiting.requests import actions
 from yishiting.requests.models import Channel
 from yishiting.requests.queries import visible_requests
 from yishiting.requests.states import OPEN
-from yishiting.web.views.common import READY_REPLIES, actor_of, error_response, new_submit_key, rows
+from yishiting.web.views.common import (
+    READY_REPLIES,
+    actor_of,
+    error_response,
+    new_submit_key,
+    rows,
+    submit_form,
+)
 from yishiting.web.views.deliberation import deliberation_links
 
 
@@ -69,8 +75,8 @@ def capture(request: HttpRequest) -> HttpResponse:
     form = request.POST if request.method == "POST" else {}
     if request.method == "POST":
         try:
-            req, _replayed = actions.do_submit_once(
-                key=request.POST.get("submit_key") or None,
+            req = submit_form(
+                request,
                 actor=who,
                 hall=request.POST.get("hall", ""),
                 text=request.POST.get("text", ""),

@@ -14,11 +14,10 @@ from yishiting.core.errors import ActionError, InvalidError
 from yishiting.core.masking import mask_text
 from yishiting.deliberation.register import REGISTER_KINDS
 from yishiting.orgs.models import Hall, HallKind
-from yishiting.requests import actions
 from yishiting.requests.models import Channel, Follower, Request
 from yishiting.requests.queries import visible_requests
 from yishiting.routing.duplicates import similar_open_requests
-from yishiting.web.views.common import actor_of, error_response, new_submit_key, rows
+from yishiting.web.views.common import actor_of, error_response, new_submit_key, rows, submit_form
 
 # Halls a resident cannot raise a problem in directly (§3: they are where problems climb to).
 NO_SUBMIT = (HallKind.COUNTY, HallKind.ASSIGNMENT)
@@ -50,8 +49,8 @@ def hall_page(request: HttpRequest, code: str) -> HttpResponse:
     who = actor_of(request)
     if request.method == "POST":
         try:
-            req, _replayed = actions.do_submit_once(
-                key=request.POST.get("submit_key") or None,
+            req = submit_form(
+                request,
                 actor=who,
                 hall=hall,
                 text=request.POST.get("text", ""),
