@@ -25,7 +25,6 @@ class ApiTokenAdmin(admin.ModelAdmin):
         "active",
         "created_at",
         "last_used_at",
-        "use_count",
     )
     list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
     search_fields = ("prefix", "name", "user__username", "user__display_name")
@@ -36,13 +35,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
         if obj is None:
             return ("user", "name")
-        return ("user", "name", "prefix", "created_at", "last_used_at", "use_count", "revoked_at")
+        return ("user", "name", "prefix", "created_at", "last_used_at", "revoked_at")
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> Any:
         if obj is None:
             return ()
         # A token never changes hands and is never un-revoked: only its name is editable.
-        return ("user", "prefix", "created_at", "last_used_at", "use_count", "revoked_at")
+        return ("user", "prefix", "created_at", "last_used_at", "revoked_at")
 
     def has_delete_permission(self, request: HttpRequest, obj: ApiToken | None = None) -> bool:
         # Revoke instead: a revoked token keeps its history (who, when, last used).

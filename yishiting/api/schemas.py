@@ -498,8 +498,7 @@ class TokenOut(Schema):
     prefix: str
     user: str
     created_at: datetime
-    last_used_at: datetime | None
-    use_count: int
+    last_used_at: datetime | None = Field(..., description="to the minute")
     revoked_at: datetime | None
     active: bool
 
@@ -518,7 +517,6 @@ def token_out(token: Any) -> dict[str, Any]:
         "user": token.user.username,
         "created_at": token.created_at,
         "last_used_at": token.last_used_at,
-        "use_count": token.use_count,
         "revoked_at": token.revoked_at,
         "active": token.revoked_at is None,
     }
