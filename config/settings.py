@@ -116,6 +116,8 @@ def _database() -> dict[str, Any]:
 
 
 DATABASES = {"default": _database()}
+# Requests one server process handles at once; the rest wait in its event loop (core/asgi.py).
+HTTP_CONCURRENCY = int(os.environ.get("YISHITING_HTTP_CONCURRENCY") or 2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
 

@@ -1,0 +1,33 @@
+"""The ASGI handler for HTTP: Django's, with at most HTTP_CONCURRENCY requests handled at once
+per process.
+
+Django runs each request's sync code in a thread of its own. Unbounded, a loaded process has
+dozens of threads taking turns on one GIL, and a request that holds row locks (the county's
+rollup rows, until its commit) waits for its turn while every other request of the county
+waits for it: under the full load suite that convoy made p50 latencies seconds long
+(docs/proof.md). So the requests beyond the limit wait in the event loop, holding nothing;
+reading the body and sending the answer stay outside the limit, so a slow upload or a slow
+reader holds no slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from django.conf import settings
+from django.core.handlers.asgi import ASGIHandler
+
+
+class LimitedASGIHandler(ASGIHandler):
+    """`ASGIHandler` that handles at most `settings.HTTP_CONCURRENCY` requests at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._slots: asyncio.Semaphore | None = None
+
+    async def get_response_async(self, request: Any) -> Any:
+        if self._slots is None:  # made on first use, inside the server's event loop
+            self._slots = asyncio.Semaphore(settings.HTTP_CONCURRENCY)
+        async with self._slots:
+            return await super().get_response_async(request)
