@@ -329,27 +329,41 @@ def expand_cells(
 
 
 def add(rows: Mapping[RowKey, Vector]) -> None:
-    """Add the counts to the rollup rows in one statement, creating missing rows."""
+    """Add the counts to the rollup rows in one statement, creating missing rows.
+
+    On PostgreSQL the rows go as one array per column (`unnest`): the statement's text is then
+    the same for every event, so psycopg parses it once per process, where a VALUES list of
+    ~40 rows × 25 columns was parsed anew each time (a tenth of a loaded server's CPU,
+    docs/proof.md)."""
     items = sorted((k, v) for k, v in rows.items() if any(v))
     if not items:
         return
     table = connection.ops.quote_name(Rollup._meta.db_table)
     q = connection.ops.quote_name
     cols = ["scope", "grain", "start", "dim", *COUNTERS]
-    placeholders = "(" + ", ".join(["%s"] * len(cols)) + ")"
     updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
-    # SQLite allows at most 32766 parameters in a statement; stay well below.
-    per = max(1, 30000 // len(cols))
+    head = f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
+    tail = f" ON CONFLICT ({', '.join(q(c) for c in cols[:4])}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            types = ["varchar", "varchar", "date", "varchar"] + ["integer"] * len(COUNTERS)
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            columns: list[list[Any]] = [[] for _ in cols]
+            for (scope, grain, start, dim), vec in items:
+                for column, value in zip(columns, (scope, grain, start, dim, *vec), strict=True):
+                    column.append(value)
+            cursor.execute(f"{head}SELECT * FROM unnest({arrays}){tail}", columns)
+            return
+        placeholders = "(" + ", ".join(["%s"] * len(cols)) + ")"
+        # SQLite allows at most 32766 parameters in a statement; stay well below.
+        per = max(1, 30000 // len(cols))
         for i in range(0, len(items), per):
             chunk = items[i : i + per]
             params: list[Any] = []
             for (scope, grain, start, dim), vec in chunk:
                 params += [scope, grain, connection.ops.adapt_datefield_value(start), dim, *vec]
             cursor.execute(
-                f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
-                f"VALUES {', '.join([placeholders] * len(chunk))} "
-                f"ON CONFLICT ({', '.join(q(c) for c in cols[:4])}) DO UPDATE SET {updates}",
+                f"{head}VALUES {', '.join([placeholders] * len(chunk))}{tail}",
                 params,
             )
 
