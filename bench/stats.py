@@ -18,10 +18,11 @@ Sizes: BENCH_STATS_SIZES (default the issue's 10000,100000,1000000,10000000: abo
 on two free cores and 16 GB of temporary disk; 10000,100000 takes two minutes). From 1M on the
 naive count is timed once and for the year only; above BENCH_STATS_NAIVE_UP_TO (default
 10000000) it is not run. BENCH_STATS_JOBS (default 2) runs the largest size in its own process
-beside the others; 1 runs them one after another. Each size's result is printed on stderr as a JSON line when it is done;
-`python -m bench.stats table LOG` prints the tables from those lines. BENCH_STATS_TMP: where
-the temporary databases go (13 GB at 10M). "scope rows" is every rollup row the scope has, of
-which a query reads the ones in its period. docs/metrics.md ("Scale") has the figures.
+beside the others; 1 runs them one after another. Each size's result is printed on stderr as a
+JSON line when it is done; `python -m bench.stats table LOG` prints the tables from those
+lines. BENCH_STATS_TMP: where the temporary databases go (13 GB at 10M). "scope rows" is
+every rollup row the scope has, of which a query reads the ones in its period.
+docs/metrics.md ("Scale") has the figures.
 """
 
 from __future__ import annotations
@@ -492,7 +493,10 @@ def run_size(n: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    sizes = [int(s) for s in os.environ.get("BENCH_STATS_SIZES", "10000,100000,1000000,10000000").split(",")]
+    sizes = [
+        int(s)
+        for s in os.environ.get("BENCH_STATS_SIZES", "10000,100000,1000000,10000000").split(",")
+    ]
     # BENCH_STATS_JOBS=2: the largest size in its own process beside the others, one after
     # another (on a shared machine the 10M history takes most of the run).
     if os.environ.get("BENCH_STATS_JOBS", "2") == "2" and len(sizes) > 1:
