@@ -8,7 +8,8 @@ dispatchers and department officers, for a fixed time. Records every call; judge
   the request back half the time, then thinks (exponential, mean `--think` seconds). Each text
   carries a nonce, so a submit whose answer was lost (connection reset) can be looked up.
 - A liaison holds a logged-in WebSocket on /ws/live/ (its session joins its hall's group) and
-  reconnects when dropped. The hall's first liaison acts on each new request: 70% acknowledge,
+  reconnects when dropped. The hall's first liaison acts on each new request of its own hall
+  (not on those of the compounds below it, which are their own liaisons'): 70% acknowledge,
   then half escalate and half start and resolve with a photo; the other 30% it leaves for the
   first-response clock to run out (the sweep escalates them).
 - A township manager polls its escalated requests: acknowledge, escalate (to the county's
@@ -195,7 +196,12 @@ class Load:
                         data = json.loads(msg.data)
                         if data.get("kind") == "new":
                             self.pushes.append((int(data["id"]), i, now))
-                            if self.designated.get(L["hall"]) == i and not self.stopping.is_set():
+                            mine = data.get("hall") == L["hall"]  # not a compound's below
+                            if (
+                                mine
+                                and self.designated.get(L["hall"]) == i
+                                and not self.stopping.is_set()
+                            ):
                                 self.spawn(self.liaison_acts(L, data, rng))
                         else:
                             self.changes += 1

@@ -741,10 +741,14 @@ def _discard(saved: list[Attachment | Voice]) -> None:
 
 
 def _follow(request_id: int, followers: Iterable[tuple[int, str]], now: datetime) -> None:
-    for user_id, kind in followers:
-        Follower.objects.get_or_create(
-            request_id=request_id, user_id=user_id, defaults={"kind": kind, "created_at": now}
-        )
+    """Add followers in one statement; one who already follows keeps how they came to."""
+    Follower.objects.bulk_create(
+        [
+            Follower(request_id=request_id, user_id=user_id, kind=kind, created_at=now)
+            for user_id, kind in followers
+        ],
+        ignore_conflicts=True,
+    )
 
 
 # --- the verbs --------------------------------------------------------------------------------

@@ -79,4 +79,5 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
 
     async def live_message(self, event: dict[str, Any]) -> None:
         """A change to a request this page shows."""
-        await self.send_json({k: event[k] for k in ("kind", "id", "status", "verb", "version")})
+        keys = ("kind", "id", "status", "verb", "version", "hall")
+        await self.send_json({k: event[k] for k in keys if k in event})

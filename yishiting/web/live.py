@@ -92,6 +92,7 @@ def publish(event: Event, before: Request | None, after: Request) -> None:
         "status": after.status,
         "verb": event.verb,
         "version": after.version,
+        "hall": after.hall.code,
     }
     groups = groups_for(before, after)
     transaction.on_commit(lambda: send(groups, message))

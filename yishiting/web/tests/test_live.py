@@ -49,12 +49,14 @@ def test_an_escalation_reaches_both_halls_and_is_sent_only_after_commit(
     groups, message = sent[0]
     assert f"hall.{county.village.code}" in groups and f"req.{req.pk}" in groups
     assert message["kind"] == "new" and message["id"] == req.pk
+    assert message["hall"] == county.village.code  # where it is now
     assert "text" not in message and "reporter" not in message  # pages fetch their own view
     with django_capture_on_commit_callbacks(execute=True):
         actions.do_escalate(req, actor=county["liaison1"])
     groups, message = sent[-1]
     assert {f"hall.{county.village.code}", f"hall.{county.township.code}"} <= groups
     assert message["kind"] == "changed" and message["status"] == "escalated"
+    assert message["hall"] == county.township.code
 
 
 def run_async(coro: Any) -> Any:
@@ -105,6 +107,7 @@ def test_consumer_passes_on_the_changes_of_its_halls_and_followed_requests(count
             "status": "acknowledged",
             "verb": "acknowledge",
             "version": 2,
+            "hall": county.village.code,
         }
         await get_channel_layer().group_send(f"hall.{county.village.code}", message)
         got_liaison = await liaison.receive_json_from()
