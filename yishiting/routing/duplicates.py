@@ -252,8 +252,8 @@ def similar_open_requests(
         if status in OPEN:
             score = float(scores[k])
             out.append((score, Similar(pk, round(score, 3), title_, status, hall_code, created_at)))
-    out.sort(key=lambda o: o[1].created_at, reverse=True)
-    out.sort(key=lambda o: o[0], reverse=True)  # stable: the newest first among equals
+    # Most similar first, the newest first among equals (ties beyond both keep `keep`'s order).
+    out.sort(key=lambda o: (o[0], o[1].created_at), reverse=True)
     return [similar for _, similar in out[:limit]]
 
 
