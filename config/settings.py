@@ -118,6 +118,12 @@ def _database() -> dict[str, Any]:
 DATABASES = {"default": _database()}
 # Requests one server process handles at once; the rest wait in its event loop (core/asgi.py).
 HTTP_CONCURRENCY = int(os.environ.get("YISHITING_HTTP_CONCURRENCY") or 2)
+# Threads of the deadline sweep (requests/sweep.py): several on PostgreSQL, where actions on
+# different requests run side by side; one on SQLite, where every write takes the one lock.
+SWEEP_THREADS = int(
+    os.environ.get("YISHITING_SWEEP_THREADS")
+    or (4 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 1)
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
 

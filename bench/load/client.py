@@ -173,7 +173,7 @@ class Load:
         headers = {"Cookie": f"sessionid={L['session']}", "Origin": self.url}
         rng = random.Random(i)
         first = True
-        backoff = 0.1
+        backoff = 0.25
         while not self.stopping.is_set():
             t0, p0 = time.time(), time.perf_counter()
             span: list[float] | None = None
@@ -212,10 +212,10 @@ class Load:
             finally:
                 if span is not None:
                     span[1] = time.time()
-            # A page reconnects with a growing back-off (0.2 s, doubling up to 5 s).
-            backoff = (
-                0.2 if span is not None and time.time() - span[0] > 5 else min(5.0, backoff * 2)
-            )
+            # As the page does (web/static/web/app.js): a back-off doubling from 0.5 s to 15 s,
+            # each wait in the upper half of its step, reset by a connection that held 10 s.
+            held = span is not None and time.time() - span[0] > 10
+            backoff = 0.5 if held else min(15.0, backoff * 2)
             if await self.pause(rng.uniform(0.5, 1.0) * backoff):
                 break
 

@@ -28,6 +28,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yishiting.core.asgi import KEEP_ALIVE_SECONDS
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 RESTART_SEC = 0.5
@@ -381,6 +383,8 @@ def postgres_stack(
                         "--log-level",
                         "warning",
                         "--no-access-log",
+                        "--timeout-keep-alive",
+                        str(KEEP_ALIVE_SECONDS),
                     ],
                     env,
                     base / f"server{i + 1}.log",

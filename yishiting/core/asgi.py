@@ -18,6 +18,12 @@ from typing import Any
 from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 
+# How long a server keeps an idle HTTP connection open. It must outlast the client's own
+# idle timeout: nginx keeps upstream connections 60 s, aiohttp 15 s, browsers about as long.
+# Shorter (uvicorn's default is 5 s), the server closes a connection just as the client
+# sends its next request on it, and that request fails ("server disconnected").
+KEEP_ALIVE_SECONDS = 75
+
 
 class LimitedASGIHandler(ASGIHandler):
     """`ASGIHandler` that handles at most `settings.HTTP_CONCURRENCY` requests at once."""

@@ -25,6 +25,7 @@ from yishiting.deliberation.states import (
     ProjectState,
     TopicState,
 )
+from yishiting.orgs import config
 from yishiting.orgs.models import Hall
 
 # --- registers ------------------------------------------------------------------------------
@@ -195,6 +196,8 @@ class DeliberationRules(models.Model):
         help_text=_("决议和实施结果须在此时间内在公开栏和群里公布"),
     )
 
+    objects = config.ConfigQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("议事规则")
         verbose_name_plural = _("议事规则")
@@ -205,7 +208,11 @@ class DeliberationRules(models.Model):
     @classmethod
     def for_county(cls, county_code: str) -> DeliberationRules:
         """The county's row, or the defaults."""
-        return cls.objects.filter(county__code=county_code).first() or cls()
+        rows = config.cached(
+            "deliberation-rules",
+            lambda: {r.county.code: r for r in cls.objects.select_related("county")},
+        )
+        return rows.get(county_code) or cls()
 
 
 # --- topics ---------------------------------------------------------------------------------

@@ -47,10 +47,9 @@ def is_off_hours(
 
 def on_duty(county_code: str, at: datetime) -> list[User]:
     """Whoever has a shift covering `at` in the county."""
-    shifts = DutyShift.objects.filter(
-        county__code=county_code, starts_at__lte=at, ends_at__gt=at
-    ).select_related("user")
-    return list(dict.fromkeys(s.user for s in shifts))
+    ids = DutyShift.on_duty(county_code, at)
+    users = User.objects.in_bulk(ids) if ids else {}
+    return [users[i] for i in ids if i in users]
 
 
 def off_hours_periods(

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from yishiting.orgs import config
 from yishiting.orgs.models import Department, Hall
 
 
@@ -73,6 +74,8 @@ class RobotBinding(models.Model):
     callback_aes_key = models.CharField(_("回调 EncodingAESKey"), max_length=43, blank=True)
     callback_receive_id = models.CharField(_("回调 ReceiveId"), max_length=64, blank=True)
 
+    objects = config.ConfigQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("群机器人")
         verbose_name_plural = _("群机器人")
@@ -114,6 +117,8 @@ class Webhook(models.Model):
     secret = models.CharField(_("签名密钥"), max_length=200)
     active = models.BooleanField(_("启用"), default=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+
+    objects = config.ConfigQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("Webhook 订阅")

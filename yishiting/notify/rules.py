@@ -23,13 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from yishiting.core.masking import mask_text
 from yishiting.notify import duty, outbox
 from yishiting.notify.models import NotifyChannel, RobotBinding, Webhook
 from yishiting.notify.outbox import Outgoing
+from yishiting.orgs import config
 from yishiting.orgs.models import Department, Hall, HallKind, Membership, Role, User
 from yishiting.orgs.scope import escalation_target
 from yishiting.requests.models import Event, Request
@@ -123,8 +123,12 @@ def followers(req: Request) -> list[User]:
 
 def robots(*, hall: Hall | None = None, department_id: int | None = None) -> list[RobotBinding]:
     """The enabled robots of a hall or a department."""
-    q = Q(hall=hall) if hall is not None else Q(department_id=department_id)
-    return list(RobotBinding.objects.filter(q, enabled=True).order_by("id"))
+    enabled = config.cached(
+        "robots", lambda: list(RobotBinding.objects.filter(enabled=True).order_by("id"))
+    )
+    if hall is not None:
+        return [b for b in enabled if b.hall_id == hall.pk]
+    return [b for b in enabled if b.department_id == department_id]
 
 
 def _unique(users: Iterable[User]) -> list[User]:
@@ -189,9 +193,10 @@ class Batch:
             return
         from yishiting.notify.webhooks import payload, views
 
-        hooks = [
-            h for h in Webhook.objects.filter(active=True).order_by("id") if h.wants(event.verb)
-        ]
+        active = config.cached(
+            "webhooks", lambda: list(Webhook.objects.filter(active=True).order_by("id"))
+        )
+        hooks = [h for h in active if h.wants(event.verb)]
         seen = views(event, self.req) if hooks else {}
         for hook in hooks:
             key = f"{self.key}:{event.verb}:webhook{hook.pk}"

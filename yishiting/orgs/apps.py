@@ -10,4 +10,8 @@ class OrgsConfig(AppConfig):
     verbose_name = _("组织架构")
 
     def ready(self) -> None:
+        from yishiting.orgs import config
+        from yishiting.orgs.models import CalendarDay, ClockPolicy, CountyRules, DutyShift, Hall
+
+        config.watch(Hall, ClockPolicy, CountyRules, DutyShift, CalendarDay)
         from yishiting.orgs import checks  # noqa: F401  (registers the system checks)

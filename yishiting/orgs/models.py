@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractUser
@@ -11,8 +11,10 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models, transaction
 from django.db.models.functions import Concat, Substr
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from yishiting.orgs import config
 from yishiting.requests.clocks import Basis, WorkingHours
 
 
@@ -81,6 +83,8 @@ class Hall(models.Model):
     )
     path = models.CharField(_("路径"), max_length=400, db_index=True, editable=False)
     address = models.CharField(_("地址"), max_length=200, blank=True)
+
+    objects = config.ConfigQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("议事厅")
@@ -336,6 +340,8 @@ class ClockPolicy(models.Model):
     rating_window_seconds = models.PositiveIntegerField(_("评价期(秒)"), default=7 * 86400)
     reopen_window_seconds = models.PositiveIntegerField(_("重开期(秒)"), default=30 * 86400)
 
+    objects = config.ConfigQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("时限规则")
         verbose_name_plural = _("时限规则")
@@ -361,14 +367,12 @@ class ClockPolicy(models.Model):
     def for_request(cls, category_id: int | None, priority: str) -> ClockPolicy:
         """The policy for a category and priority: the category's own, else the default row,
         else the built-in defaults of §4."""
-        rows = {
-            p.category_id: p
-            for p in cls.objects.filter(
-                models.Q(category_id=category_id) | models.Q(category__isnull=True),
-                priority=priority,
-            )
-        }
-        return rows.get(category_id) or rows.get(None) or cls.builtin(priority)
+        rows = config.cached(
+            "clock-policies", lambda: {(p.category_id, p.priority): p for p in cls.objects.all()}
+        )
+        return (
+            rows.get((category_id, priority)) or rows.get((None, priority)) or cls.builtin(priority)
+        )
 
     @classmethod
     def builtin(cls, priority: str) -> ClockPolicy:
@@ -432,6 +436,8 @@ class CountyRules(models.Model):
         help_text=_("计算满意率时“基本满意”算作多少个满意（有的县按 0.9 计）"),
     )
 
+    objects = config.ConfigQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("办理规则")
         verbose_name_plural = _("办理规则")
@@ -442,7 +448,11 @@ class CountyRules(models.Model):
     @classmethod
     def for_county(cls, county_code: str) -> CountyRules:
         """The county's rules, or the defaults when it has none."""
-        return cls.objects.filter(county__code=county_code).first() or cls()
+        rows = config.cached(
+            "county-rules",
+            lambda: {r.county.code: r for r in cls.objects.select_related("county")},
+        )
+        return rows.get(county_code) or cls()
 
 
 class DutyShift(models.Model):
@@ -461,6 +471,8 @@ class DutyShift(models.Model):
     starts_at = models.DateTimeField(_("开始"))
     ends_at = models.DateTimeField(_("结束"))
 
+    objects = config.ConfigQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("值班")
         verbose_name_plural = _("值班表")
@@ -475,6 +487,31 @@ class DutyShift(models.Model):
     def __str__(self) -> str:
         return f"{self.user} {self.starts_at:%Y-%m-%d %H:%M}–{self.ends_at:%H:%M}"
 
+    @classmethod
+    def on_duty(cls, county_code: str, at: datetime) -> list[int]:
+        """Ids of whoever has a shift covering `at` in the county, by shift start."""
+        since, roster = config.cached("duty-roster", cls._roster)
+        if at > since:
+            rows = roster.get(county_code, [])
+        else:  # before the copy's window: ask the table
+            rows = list(
+                cls.objects.filter(
+                    county__code=county_code, starts_at__lte=at, ends_at__gt=at
+                ).values_list("starts_at", "ends_at", "user_id")
+            )
+        return list(dict.fromkeys(uid for start, end, uid in rows if start <= at < end))
+
+    @classmethod
+    def _roster(cls) -> tuple[datetime, dict[str, list[tuple[datetime, datetime, int]]]]:
+        """The shifts not over a day ago, by county code (`on_duty`'s copy)."""
+        since = timezone.now() - timedelta(days=1)
+        roster: dict[str, list[tuple[datetime, datetime, int]]] = {}
+        for code, start, end, uid in cls.objects.filter(ends_at__gt=since).values_list(
+            "county__code", "starts_at", "ends_at", "user_id"
+        ):
+            roster.setdefault(code, []).append((start, end, uid))
+        return since, roster
+
 
 class CalendarDay(models.Model):
     """An admin-entered day that overrides the packaged holiday calendar (调休 included)."""
@@ -482,6 +519,8 @@ class CalendarDay(models.Model):
     date = models.DateField(_("日期"), unique=True)
     is_workday = models.BooleanField(_("工作日"))
     note = models.CharField(_("说明"), max_length=50, blank=True)
+
+    objects = config.ConfigQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("节假日调整")
@@ -494,4 +533,19 @@ class CalendarDay(models.Model):
 
 def calendar_overrides() -> dict[date, bool]:
     """Admin-entered days, for WorkCalendar."""
-    return dict(CalendarDay.objects.values_list("date", "is_workday"))
+    return config.cached(
+        "calendar", lambda: dict(CalendarDay.objects.values_list("date", "is_workday"))
+    )
+
+
+class ConfigStamp(models.Model):
+    """One row whose value changes with every change to the configuration (`orgs.config`)."""
+
+    stamp = models.CharField(max_length=16)
+
+    class Meta:
+        verbose_name = _("配置版本")
+        verbose_name_plural = _("配置版本")
+
+    def __str__(self) -> str:
+        return self.stamp

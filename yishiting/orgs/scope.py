@@ -75,12 +75,7 @@ class Actor:
         """On a duty shift covering `hall`'s county at `now`."""
         if not any(h.county_code == hall.county_code for h in self._halls(Role.DUTY)):
             return False
-        return DutyShift.objects.filter(
-            user=self.user,
-            county__code=hall.county_code,
-            starts_at__lte=now,
-            ends_at__gt=now,
-        ).exists()
+        return self.user.pk in DutyShift.on_duty(hall.county_code, now)
 
     def sees_internal(self, hall: Hall, origin: Hall, department_id: int | None) -> bool:
         """May read internal notes and personal data of a request with these coordinates."""

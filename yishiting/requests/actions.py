@@ -54,6 +54,7 @@ from yishiting.requests.models import (
     Voice,
 )
 from yishiting.requests.photos import MAX_PHOTOS, Photo, clean_photo
+from yishiting.requests.queries import with_relations
 from yishiting.requests.states import (
     DEADLINE_FIELDS,
     OPEN,
@@ -134,9 +135,7 @@ def load_request(req: Request | int) -> Request:
     if isinstance(req, Request):
         return req
     try:
-        return Request.objects.select_related("hall", "origin_hall", "department", "category").get(
-            pk=req
-        )
+        return with_relations().get(pk=req)
     except Request.DoesNotExist:
         raise NotFoundError(_("找不到诉求 %(id)s") % {"id": req}) from None
 
@@ -626,7 +625,7 @@ def _commit(
                 setattr(req, name, value)
             req.version += 1
             req.updated_at = now
-            getattr(req, "_prefetched_objects_cache", {}).pop("parts", None)
+            _hold_parts(req, parts.all)
             effects.after_event(event, before, req)
     except IntegrityError:
         _discard(saved)
@@ -637,6 +636,19 @@ def _commit(
         req.__dict__.update(before.__dict__)
         raise
     return req
+
+
+def _hold_parts(req: Request, parts: list[Part]) -> None:
+    """Let `req.parts.all()` answer with `parts`, as `prefetch_related` would have: the verb
+    just wrote them, so the views need not read them back. A new dict, so that the copy
+    `_commit` keeps of the request before the verb keeps its own parts."""
+    held = Part.objects.filter(request_id=req.pk)
+    held._result_cache = sorted(parts, key=lambda p: p.pk)
+    held._prefetch_done = True  # type: ignore[attr-defined]
+    req._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        **getattr(req, "_prefetched_objects_cache", {}),
+        "parts": held,
+    }
 
 
 @dataclass
@@ -651,7 +663,7 @@ def _parts_after(req: Request, verb: Verb, change: Change, now: datetime) -> _Pa
     """The parts after `verb`: the verb's own changes, and every open part cancelled when the
     work leaves the departments or is dispatched anew (states.PART_CANCELLING)."""
     touched = {p.pk for p in change.parts if p.pk is not None}
-    stored = [p for p in Part.objects.filter(request_id=req.pk) if p.pk not in touched]
+    stored = [p for p in req.parts.all() if p.pk not in touched]
     changed = list(change.parts)
     if verb in PART_CANCELLING:
         for part in stored:

@@ -15,7 +15,7 @@ from yishiting.requests.models import Event, Follower, Part, Request, Voice
 from yishiting.requests.states import PART_CURRENT, ReturnDecision, Verb
 
 
-def _with_relations() -> QuerySet[Request]:
+def with_relations() -> QuerySet[Request]:
     """Requests with what their views read (halls, department, category, reporter, voice,
     parts), in a fixed number of queries however many rows."""
     return Request.objects.select_related(
@@ -26,7 +26,7 @@ def _with_relations() -> QuerySet[Request]:
 def visible_requests(who: Actor) -> QuerySet[Request]:
     """Requests in a person's scope: their halls' (or subtrees'), county, department, or the
     ones they follow as a resident."""
-    qs = _with_relations()
+    qs = with_relations()
     if who.is_admin:
         return qs
     scope = Q(pk__in=Follower.objects.filter(user=who.user).values("request_id"))
@@ -54,7 +54,7 @@ def visible_requests(who: Actor) -> QuerySet[Request]:
 def get_request(pk: int) -> Request:
     """A request by id (anyone may read its public view), or NotFoundError."""
     try:
-        return _with_relations().get(pk=pk)
+        return with_relations().get(pk=pk)
     except Request.DoesNotExist:
         raise NotFoundError(_("找不到诉求 %(id)s") % {"id": pk}) from None
 

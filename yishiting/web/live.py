@@ -16,7 +16,6 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from yishiting.requests.models import Part
 from yishiting.requests.states import Verb
 
 if TYPE_CHECKING:
@@ -46,8 +45,7 @@ def groups_for(before: Request | None, after: Request) -> set[str]:
     if after.department_id:
         out.add(f"dept.{after.department_id}")
     # assisting departments (协办) follow the request on their workbench too
-    assisting = Part.objects.filter(request_id=after.pk).values_list("department_id", flat=True)
-    out |= {f"dept.{d}" for d in assisting}
+    out |= {f"dept.{p.department_id}" for p in after.parts.all()}
     if before is not None:
         if before.hall_id != after.hall_id:
             out |= hall_groups(before.hall.path)

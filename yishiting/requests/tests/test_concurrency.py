@@ -142,11 +142,18 @@ def test_different_verbs_at_once_one_wins(county: County) -> None:
     assert kinds["ConflictError"] >= 1, kinds
 
 
-def test_two_sweeps_act_on_each_deadline_once(county: County) -> None:
+@pytest.mark.parametrize("threads", [1, 4])
+def test_two_sweeps_act_on_each_deadline_once(county: County, threads: int) -> None:
+    """Two sweeps at once (two workers), each in one thread or sharing its pass out among
+    four (settings.SWEEP_THREADS)."""
     reqs = [submit(county, T0) for _ in range(50)]
     due = T0 + timedelta(minutes=5)
     assert all(next_deadline(r) == due for r in reqs)
-    acted = together(partial(sweep.run_once, now=due), partial(sweep.run_once, now=due))
+
+    def one_sweep() -> int:
+        return sweep.run_pass(now=due, threads=threads)[0]
+
+    acted = together(one_sweep, one_sweep)
     assert all(isinstance(n, int) for n in acted), acted
     print("acted per sweep:", acted)
     assert sum(acted) == 50

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from yishiting.core.asgi import KEEP_ALIVE_SECONDS
 from yishiting.core.background import Background
 
 
@@ -31,6 +32,7 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
             port=port,
             log_level="warning",
             lifespan="off",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         if background is not None:

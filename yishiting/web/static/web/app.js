@@ -249,11 +249,14 @@
       window.__delibRefreshed = (window.__delibRefreshed || 0) + 1;
     }, 150);
   }
-  var ws, retry = 500;
+  /* Reconnect with a back-off doubling from 0.5 s to 15 s, each wait drawn from the upper half
+     of the current step, so that the pages of a restarted server do not all come back in the
+     same instant; only a connection that held for 10 s starts the back-off afresh. */
+  var ws, retry = 500, openedAt = 0;
   function connect() {
     if (!window.WebSocket) return;
     ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/live/");
-    ws.onopen = function () { retry = 500; ws.send(JSON.stringify({ follow: followed(), watch: watched() })); body.setAttribute("data-live", "on"); };
+    ws.onopen = function () { openedAt = Date.now(); ws.send(JSON.stringify({ follow: followed(), watch: watched() })); body.setAttribute("data-live", "on"); };
     ws.onmessage = function (m) {
       var d = JSON.parse(m.data);
       if (d.kind === "following") return;
@@ -267,7 +270,13 @@
       }
       refresh(d.id, d.kind, d.version);
     };
-    ws.onclose = function () { body.setAttribute("data-live", "off"); setTimeout(connect, retry); retry = Math.min(retry * 2, 15000); };
+    ws.onclose = function () {
+      body.setAttribute("data-live", "off");
+      if (openedAt && Date.now() - openedAt > 10000) retry = 500;
+      openedAt = 0;
+      setTimeout(connect, retry * (0.5 + Math.random() / 2));
+      retry = Math.min(retry * 2, 15000);
+    };
   }
   connect();
   document.addEventListener("htmx:afterSwap", function (ev) {

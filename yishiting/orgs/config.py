@@ -1,0 +1,94 @@
+"""Per-process copies of the county's configuration, checked against one stamp per read.
+
+Every verb needs the clock policies, the holiday overrides, the county's rules, its robots,
+webhooks and duty roster. They change a few times a year and are read on every request, so
+each process keeps a copy (`cached`) and checks it against the one-row table `ConfigStamp`
+with one primary-key read. Any write to a configuration model (`watch`) gives the stamp a
+new random value in the writer's own transaction, so every process sees the change with
+its first read after the commit:
+
+- saves and deletes through the `post_save` / `post_delete` signals (admin, API, imports);
+- `update()`, `bulk_create()` and `bulk_update()` through `ConfigQuerySet`, which the
+  watched models use as their manager, since those send no signal.
+
+The stamp is random rather than a counter so that a rolled-back change can never be
+mistaken for a later committed one. The stamp is read *before* the data: a change that
+commits in between leaves a copy filed under the old stamp, which the next read replaces.
+A database without the row (a test's flush) is read every time.
+
+Cached objects are shared between threads: read them, never change them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django.db import connection, models
+from django.db.models.signals import post_delete, post_save
+
+T = TypeVar("T")
+
+_copies: dict[str, tuple[str, Any]] = {}
+
+
+def stamp() -> str | None:
+    """The configuration's current stamp (None when there is no stamp row)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT stamp FROM orgs_configstamp WHERE id = 1")
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def bump(**_: Any) -> None:
+    """Mark the configuration changed, in the caller's transaction."""
+    from yishiting.orgs.models import ConfigStamp
+
+    value = secrets.token_hex(8)
+    if not ConfigStamp.objects.filter(pk=1).update(stamp=value):
+        ConfigStamp.objects.update_or_create(pk=1, defaults={"stamp": value})
+    _copies.clear()
+
+
+def cached(name: str, load: Callable[[], T]) -> T:
+    """`load()`, or this process's copy of it while the stamp is unchanged."""
+    current = stamp()
+    held = _copies.get(name)
+    if held is not None and current is not None and held[0] == current:
+        return held[1]  # type: ignore[no-any-return]
+    value = load()
+    if current is not None:
+        _copies[name] = (current, value)
+    return value
+
+
+def clear() -> None:
+    """Drop this process's copies (tests that write behind the ORM's back)."""
+    _copies.clear()
+
+
+class ConfigQuerySet(models.QuerySet):
+    """A watched model's queryset: the bulk writes that send no signal bump the stamp too."""
+
+    def update(self, **kwargs: Any) -> int:
+        n = super().update(**kwargs)
+        bump()
+        return n
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> list[Any]:
+        rows = super().bulk_create(*args, **kwargs)
+        bump()
+        return rows
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        n = super().bulk_update(*args, **kwargs)
+        bump()
+        return n
+
+
+def watch(*models_: type[models.Model]) -> None:
+    """Bump the stamp whenever one of these models is saved or deleted."""
+    for model in models_:
+        post_save.connect(bump, sender=model, dispatch_uid=f"config-{model._meta.label}-save")
+        post_delete.connect(bump, sender=model, dispatch_uid=f"config-{model._meta.label}-del")
