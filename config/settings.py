@@ -176,18 +176,26 @@ NOTIFY_RETRY_MAX_SECONDS = float(os.environ.get("YISHITING_NOTIFY_RETRY_MAX_SECO
 NOTIFY_LEASE_SECONDS = float(os.environ.get("YISHITING_NOTIFY_LEASE_SECONDS", 60))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
-CHANNEL_LAYERS = (
-    {
+
+
+def channel_layers(redis_url: str) -> dict[str, Any]:
+    """Live pages' channel layer: in process memory, or Redis's pub/sub when several
+    processes serve. Pub/sub rather than channels-redis's list-based layer: a group send is
+    one PUBLISH rather than a script writing to every member's list (about a fifth of a
+    loaded server's time, docs/proof.md), and each process keeps its pages' groups itself and
+    subscribes again when Redis comes back, where the list-based layer keeps them in Redis
+    and a restarted Redis forgets every page (web/tests/test_live_redis.py)."""
+    if not redis_url:
+        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            # redis-py's pool refuses a command outright beyond 100 connections in use;
-            # hundreds of pages closing at once (a server restart) need more.
-            "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 1000}]},
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": redis_url}]},
         }
     }
-    if REDIS_URL
-    else {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-)
+
+
+CHANNEL_LAYERS = channel_layers(REDIS_URL)
 
 LOGGING = {
     "version": 1,

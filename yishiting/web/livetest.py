@@ -234,12 +234,12 @@ def server(data_dir: Path, *, worker: bool = False, **extra: str) -> Iterator[st
 
 
 @contextmanager
-def redis(data_dir: Path) -> Iterator[str]:
-    """A throw-away redis-server on a free port, nothing saved; yields its URL."""
+def redis(data_dir: Path, port: int | None = None) -> Iterator[str]:
+    """A throw-away redis-server on `port` (else a free one), nothing saved; yields its URL."""
     binary = shutil.which("redis-server")
     if binary is None:
         raise RuntimeError("redis-server is not installed (scripts/deps.sh installs it)")
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         cwd=data_dir,
