@@ -11,7 +11,15 @@ class OrgsConfig(AppConfig):
 
     def ready(self) -> None:
         from yishiting.orgs import config
-        from yishiting.orgs.models import CalendarDay, ClockPolicy, CountyRules, DutyShift, Hall
+        from yishiting.orgs.models import (
+            CalendarDay,
+            ClockPolicy,
+            CountyRules,
+            Department,
+            DutyShift,
+            Hall,
+            Membership,
+        )
 
-        config.watch(Hall, ClockPolicy, CountyRules, DutyShift, CalendarDay)
+        config.watch(Hall, Department, Membership, ClockPolicy, CountyRules, DutyShift, CalendarDay)
         from yishiting.orgs import checks  # noqa: F401  (registers the system checks)

@@ -161,6 +161,8 @@ class Department(models.Model):
         help_text=_("如 08:30-12:00,13:30-17:30"),
     )
 
+    objects = config.ConfigQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("职能部门")
         verbose_name_plural = _("职能部门")
@@ -224,6 +226,8 @@ class Membership(models.Model):
         on_delete=models.CASCADE,
         related_name="memberships",
     )
+
+    objects = config.ConfigQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("成员角色")

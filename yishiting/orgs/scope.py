@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
+from yishiting.orgs import config
 from yishiting.orgs.models import Department, DutyShift, Hall, HallKind, Membership, Role, User
 
 
@@ -18,11 +19,15 @@ class Actor:
 
     @classmethod
     def of(cls, user: User) -> Actor:
-        """Load a user's memberships with their halls and departments."""
-        rows = list(
-            Membership.objects.filter(user=user).select_related("hall", "department__county")
+        """A user with their memberships, halls and departments (this process's copy while
+        the configuration stamp stands: a role given or taken counts from the next read)."""
+        rows = config.cached(
+            f"memberships:{user.pk}",
+            lambda: list(
+                Membership.objects.filter(user=user).select_related("hall", "department__county")
+            ),
         )
-        return cls(user, rows)
+        return cls(user, list(rows))
 
     def _halls(self, *roles: Role) -> list[Hall]:
         return [m.hall for m in self.memberships if m.role in roles and m.hall is not None]

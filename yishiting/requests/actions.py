@@ -890,6 +890,9 @@ def do_submit(
                 kept.file.save(clip.content.name or "voice", clip.content, save=False)
                 saved.append(kept)
                 kept.save()
+            # What the views would read back: no parts yet, and the voice just stored.
+            _hold_parts(req, [])
+            Request.voice.related.set_cached_value(req, kept if clip is not None else None)
             if reporter is not None:
                 _follow(req.pk, [(reporter.pk, FollowerKind.REPORTER)], now)
             effects.after_event(event, None, req)

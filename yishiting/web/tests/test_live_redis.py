@@ -14,6 +14,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from config.settings import channel_layers
 from yishiting.web import livetest
+from yishiting.web.tests.test_live import run_async
 
 GROUP = "hall.130500001001"
 MESSAGE = {"type": "live.message", "kind": "changed", "id": 7, "version": 2}
@@ -62,4 +63,4 @@ def test_a_pages_groups_outlive_a_redis_restart(tmp_path: Path) -> None:
             await page_server.flush()
             await other_server.flush()
 
-    asyncio.run(run())
+    run_async(run())
