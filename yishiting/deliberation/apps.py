@@ -8,9 +8,3 @@ class DeliberationConfig(AppConfig):
     name = "yishiting.deliberation"
     label = "deliberation"
     verbose_name = _("议事")
-
-    def ready(self) -> None:
-        from yishiting.deliberation.models import DeliberationRules
-        from yishiting.orgs import config
-
-        config.watch(DeliberationRules)

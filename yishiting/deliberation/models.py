@@ -208,11 +208,7 @@ class DeliberationRules(models.Model):
     @classmethod
     def for_county(cls, county_code: str) -> DeliberationRules:
         """The county's row, or the defaults."""
-        rows = config.cached(
-            "deliberation-rules",
-            lambda: {r.county.code: r for r in cls.objects.select_related("county")},
-        )
-        return rows.get(county_code) or cls()
+        return config.by_county(cls).get(county_code) or cls()
 
 
 # --- topics ---------------------------------------------------------------------------------

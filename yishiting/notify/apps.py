@@ -8,9 +8,3 @@ class NotifyConfig(AppConfig):
     name = "yishiting.notify"
     label = "notify"
     verbose_name = _("通知")
-
-    def ready(self) -> None:
-        from yishiting.notify.models import RobotBinding, Webhook
-        from yishiting.orgs import config
-
-        config.watch(RobotBinding, Webhook)

@@ -11,15 +11,6 @@ class OrgsConfig(AppConfig):
 
     def ready(self) -> None:
         from yishiting.orgs import config
-        from yishiting.orgs.models import (
-            CalendarDay,
-            ClockPolicy,
-            CountyRules,
-            Department,
-            DutyShift,
-            Hall,
-            Membership,
-        )
 
-        config.watch(Hall, Department, Membership, ClockPolicy, CountyRules, DutyShift, CalendarDay)
+        config.watch()  # every app's configuration models (orgs, notify, deliberation)
         from yishiting.orgs import checks  # noqa: F401  (registers the system checks)

@@ -3,9 +3,9 @@
 Every verb needs the clock policies, the holiday overrides, the county's rules, its robots,
 webhooks and duty roster. They change a few times a year and are read on every request, so
 each process keeps a copy (`cached`) and checks it against the one-row table `ConfigStamp`
-with one primary-key read. Any write to a configuration model (`watch`) gives the stamp a
-new random value in the writer's own transaction, so every process sees the change with
-its first read after the commit:
+with one primary-key read. Any write to a configuration model (one whose manager is a
+`ConfigQuerySet`) gives the stamp a new random value in the writer's own transaction, so
+every process sees the change with its first read after the commit:
 
 - saves and deletes through the `post_save` / `post_delete` signals (admin, API, imports);
 - `update()`, `bulk_create()` and `bulk_update()` through `ConfigQuerySet`, which the
@@ -25,10 +25,12 @@ import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.apps import apps
 from django.db import connection, models
 from django.db.models.signals import post_delete, post_save
 
 T = TypeVar("T")
+M = TypeVar("M", bound=models.Model)
 
 _copies: dict[str, tuple[str, Any]] = {}
 
@@ -63,11 +65,6 @@ def cached(name: str, load: Callable[[], T]) -> T:
     return value
 
 
-def clear() -> None:
-    """Drop this process's copies (tests that write behind the ORM's back)."""
-    _copies.clear()
-
-
 class ConfigQuerySet(models.QuerySet):
     """A watched model's queryset: the bulk writes that send no signal bump the stamp too."""
 
@@ -87,8 +84,20 @@ class ConfigQuerySet(models.QuerySet):
         return n
 
 
-def watch(*models_: type[models.Model]) -> None:
-    """Bump the stamp whenever one of these models is saved or deleted."""
-    for model in models_:
-        post_save.connect(bump, sender=model, dispatch_uid=f"config-{model._meta.label}-save")
-        post_delete.connect(bump, sender=model, dispatch_uid=f"config-{model._meta.label}-del")
+def by_county(model: type[M]) -> dict[str, M]:
+    """A model's rows (one per county, `county` a foreign key) by county code."""
+    return cached(
+        f"by-county:{model._meta.label}",
+        lambda: {r.county.code: r for r in model._default_manager.select_related("county")},  # type: ignore[attr-defined]
+    )
+
+
+def watch() -> None:
+    """Bump the stamp whenever a watched model (one whose manager is a `ConfigQuerySet`) is
+    saved or deleted. Called once, from `OrgsConfig.ready`: by then every app's models are
+    loaded, so the manager alone makes a model watched."""
+    for model in apps.get_models():
+        if isinstance(model._default_manager.all(), ConfigQuerySet):
+            label = model._meta.label
+            post_save.connect(bump, sender=model, dispatch_uid=f"config-{label}-save")
+            post_delete.connect(bump, sender=model, dispatch_uid=f"config-{label}-del")

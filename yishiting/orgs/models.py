@@ -452,11 +452,7 @@ class CountyRules(models.Model):
     @classmethod
     def for_county(cls, county_code: str) -> CountyRules:
         """The county's rules, or the defaults when it has none."""
-        rows = config.cached(
-            "county-rules",
-            lambda: {r.county.code: r for r in cls.objects.select_related("county")},
-        )
-        return rows.get(county_code) or cls()
+        return config.by_county(cls).get(county_code) or cls()
 
 
 class DutyShift(models.Model):

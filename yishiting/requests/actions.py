@@ -54,7 +54,7 @@ from yishiting.requests.models import (
     Voice,
 )
 from yishiting.requests.photos import MAX_PHOTOS, Photo, clean_photo
-from yishiting.requests.queries import with_relations
+from yishiting.requests.queries import get_request
 from yishiting.requests.states import (
     DEADLINE_FIELDS,
     OPEN,
@@ -132,12 +132,7 @@ def load_request(req: Request | int) -> Request:
     """The request to act on. An instance is the snapshot the caller decided on: if the row
     changed since, the write fails with `conflict` rather than act on a state nobody saw.
     An id is read now."""
-    if isinstance(req, Request):
-        return req
-    try:
-        return with_relations().get(pk=req)
-    except Request.DoesNotExist:
-        raise NotFoundError(_("找不到诉求 %(id)s") % {"id": req}) from None
+    return req if isinstance(req, Request) else get_request(req)
 
 
 def _note(note: str, verb: Verb) -> str:
