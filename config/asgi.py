@@ -7,7 +7,9 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
 
-from yishiting.core.asgi import LimitedASGIHandler  # noqa: E402  (needs the apps loaded)
+from yishiting.core.asgi import LimitedASGIHandler, exit_with_parent  # noqa: E402
+
+exit_with_parent()
 
 django_asgi = LimitedASGIHandler()
 

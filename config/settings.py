@@ -93,6 +93,8 @@ def _database() -> dict[str, Any]:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'yishiting.sqlite3'}"
     db: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=0))
     if db["ENGINE"] == "django.db.backends.sqlite3":
+        # Django's backend, with connections kept for reuse (yishiting/core/sqlite/base.py).
+        db["ENGINE"] = "yishiting.core.sqlite"
         db["OPTIONS"] = {
             # IMMEDIATE: a writer takes the lock at BEGIN, so two writers queue instead of
             # failing with SQLITE_BUSY half-way through a transaction.
@@ -124,6 +126,9 @@ SWEEP_THREADS = int(
     os.environ.get("YISHITING_SWEEP_THREADS")
     or (4 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 1)
 )
+# Server processes of `yishiting serve` (core/management/commands/serve.py); the sweep and the
+# task worker run in their parent. Several need Redis or, without it, the local live bus.
+SERVE_PROCESSES = max(1, int(os.environ.get("YISHITING_SERVE_PROCESSES") or 1))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "orgs.User"
 
@@ -178,24 +183,34 @@ NOTIFY_LEASE_SECONDS = float(os.environ.get("YISHITING_NOTIFY_LEASE_SECONDS", 60
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
-def channel_layers(redis_url: str) -> dict[str, Any]:
-    """Live pages' channel layer: in process memory, or Redis's pub/sub when several
-    processes serve. Pub/sub rather than channels-redis's list-based layer: a group send is
-    one PUBLISH rather than a script writing to every member's list (about a fifth of a
-    loaded server's time, docs/proof.md), and each process keeps its pages' groups itself and
-    subscribes again when Redis comes back, where the list-based layer keeps them in Redis
-    and a restarted Redis forgets every page (web/tests/test_live_redis.py)."""
-    if not redis_url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    return {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [{"address": redis_url}]},
+def channel_layers(redis_url: str, bus: Path | None = None) -> dict[str, Any]:
+    """Live pages' channel layer: in process memory; Redis's pub/sub when several processes
+    serve and Redis is there; else, for several `yishiting serve` processes on one machine,
+    in memory with group sends shared over Unix sockets in `bus` (core/livebus.py).
+
+    Pub/sub rather than channels-redis's list-based layer: a group send is one PUBLISH rather
+    than a script writing to every member's list (about a fifth of a loaded server's time,
+    docs/proof.md), and each process keeps its pages' groups itself and subscribes again when
+    Redis comes back, where the list-based layer keeps them in Redis and a restarted Redis
+    forgets every page (web/tests/test_live_redis.py)."""
+    if redis_url:
+        return {
+            "default": {
+                "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "CONFIG": {"hosts": [{"address": redis_url}]},
+            }
         }
-    }
+    if bus is not None:
+        return {
+            "default": {
+                "BACKEND": "yishiting.core.livebus.LocalBusLayer",
+                "CONFIG": {"path": str(bus)},
+            }
+        }
+    return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 
-CHANNEL_LAYERS = channel_layers(REDIS_URL)
+CHANNEL_LAYERS = channel_layers(REDIS_URL, DATA_DIR / "live" if SERVE_PROCESSES > 1 else None)
 
 LOGGING = {
     "version": 1,
@@ -218,7 +233,10 @@ YISHITING_SUBMIT_LIMIT_HALL = os.environ.get("YISHITING_SUBMIT_LIMIT_HALL", "60/
 # Behind nginx (deploy/): trust its X-Forwarded-For and X-Forwarded-Proto headers.
 YISHITING_BEHIND_PROXY = os.environ.get("YISHITING_BEHIND_PROXY", "0") == "1"
 # Where the rate-limit counters live: memory (one process), redis (REDIS_URL) or database.
-_RATELIMIT_CACHE = os.environ.get("YISHITING_RATELIMIT_CACHE", "redis" if REDIS_URL else "memory")
+_RATELIMIT_CACHE = os.environ.get(
+    "YISHITING_RATELIMIT_CACHE",
+    "redis" if REDIS_URL else "memory" if SERVE_PROCESSES == 1 else "database",
+)
 CACHES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     "ratelimit": {

@@ -5,9 +5,10 @@ its own process, injects the faults in the middle of the load from here, then ha
 bench.load.check read the database, and judges the whole against the targets.
 
 Faults are spread evenly over the load, the kinds taking turns: `server` (kill -9 of one
-server process, round robin; the supervisor starts it again), `worker` (kill -9 of the worker;
-PostgreSQL set-up only), `postgres` (`pg_ctl restart -m immediate`). On SQLite the server is
-the worker too (`yishiting serve`), so its only fault is `server`.
+server process, round robin; the supervisor starts it again), `worker` (kill -9 of the worker),
+`postgres` (`pg_ctl restart -m immediate`). On SQLite, `yishiting serve`'s own supervisor starts
+a killed server process again, and the worker is serve's parent process: killing it ends its
+server processes too, and the set-up's supervisor starts serve again.
 
 A call counts as an error when it failed (connection error, 5xx) outside every fault window
 (from the fault until the set-up served again, plus 2 s), or was refused with a 4xx other than
@@ -197,7 +198,7 @@ def run(kind: str, size: Size, *, faults: bool, base: Path, log: Any = print) ->
     """One run of `size` on set-up `kind` ("pg" or "sqlite"); the judged summary."""
     base.mkdir(parents=True, exist_ok=True)
     setup = stack.postgres_stack if kind == "pg" else stack.sqlite_stack
-    kinds = ["server", "worker", "postgres"] if kind == "pg" else ["server"]
+    kinds = ["server", "worker", "postgres"] if kind == "pg" else ["server", "worker"]
     t_setup = time.time()
     with setup(base, size.first_response) as (st, creds):
         log(f"[{kind}] set-up ready in {time.time() - t_setup:.0f} s at {st.url}")

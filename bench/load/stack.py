@@ -33,6 +33,8 @@ from yishiting.core.asgi import KEEP_ALIVE_SECONDS
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 RESTART_SEC = 0.5
+# Server processes of the SQLite set-up's `yishiting serve`: one per core of this 2-core machine.
+SERVE_PROCESSES = 2
 
 
 def free_port() -> int:
@@ -271,6 +273,53 @@ class Redis:
             self.proc.wait(10)
 
 
+class ServeChild:
+    """One of `yishiting serve`'s server processes, which serve's own supervisor (uvicorn's)
+    starts again: the `server` fault of the SQLite set-up. The parent, which runs the worker,
+    is the `worker` fault's."""
+
+    def __init__(self, parent: Supervised, index: int, count: int) -> None:
+        self.parent, self.index, self.count = parent, index, count
+        self.name = f"serve-child{index + 1}"
+        self.starts: list[float] = [time.time()]
+        self._before: set[int] = set()
+
+    def pids(self) -> list[int]:
+        """The server processes now under the parent (not multiprocessing's helpers)."""
+        out = []
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{self.parent.pid}/task").iterdir():
+                for pid in (task / "children").read_text().split():
+                    with contextlib.suppress(OSError):
+                        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                            out.append(int(pid))
+        return sorted(out)
+
+    def alive(self) -> bool:
+        return self.parent.alive() and len(self.pids()) == self.count
+
+    def kill9(self) -> int:
+        pids = self.pids()
+        self._before = set(pids)
+        if pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pids[self.index % len(pids)], signal.SIGKILL)
+        return len(self.starts)
+
+    def wait_restarted(self, starts_before: int, timeout: float = 30.0) -> float:
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < timeout:
+            now = set(self.pids())
+            if len(now) == self.count and now - self._before:
+                self.starts.append(time.time())
+                return time.monotonic() - t0
+            time.sleep(0.05)
+        raise RuntimeError(f"{self.name} was not restarted within {timeout} s")
+
+    def stop(self) -> None:
+        """Stopped with its parent."""
+
+
 @dataclass
 class Stack:
     """A running set-up: where to reach it and the processes the faults may kill."""
@@ -279,14 +328,15 @@ class Stack:
     base: Path
     url: str
     env: dict[str, str]
-    servers: list[Supervised] = field(default_factory=list)
+    servers: list[Supervised | ServeChild] = field(default_factory=list)
     worker: Supervised | None = None
     postgres: Postgres | None = None
     redis: Redis | None = None
     listener: socket.socket | None = None
 
-    def processes(self) -> list[Supervised]:
-        return [*self.servers, *([self.worker] if self.worker else [])]
+    def processes(self) -> list[Supervised | ServeChild]:
+        both = [*self.servers, *([self.worker] if self.worker else [])]
+        return list(dict.fromkeys(both))  # one `yishiting serve` may be both
 
     def stop(self) -> None:
         for p in self.processes():
@@ -401,22 +451,29 @@ def postgres_stack(
 
 
 @contextlib.contextmanager
-def sqlite_stack(base: Path, first_response: int) -> Iterator[tuple[Stack, Path]]:
-    """Set-up (b): `yishiting serve` on the embedded SQLite database, worker in-process."""
+def sqlite_stack(
+    base: Path, first_response: int, processes: int = SERVE_PROCESSES
+) -> Iterator[tuple[Stack, Path]]:
+    """Set-up (b): `yishiting serve` on the embedded SQLite database: `processes` server
+    processes (YISHITING_SERVE_PROCESSES) and the worker in their parent."""
     env = base_env(base)
+    env["YISHITING_SERVE_PROCESSES"] = str(processes)
     stack = Stack("sqlite", base, "", env)
     try:
         creds = seed(env, base, first_response)
         port = free_port()
         stack.url = f"http://127.0.0.1:{port}"
-        stack.servers.append(
-            Supervised(
-                "serve",
-                [PYTHON, "-m", "yishiting.cli", "serve", "--port", str(port)],
-                env,
-                base / "serve.log",
-            ).start()
-        )
+        serve = Supervised(
+            "serve",
+            [PYTHON, "-m", "yishiting.cli", "serve", "--port", str(port)],
+            env,
+            base / "serve.log",
+        ).start()
+        stack.worker = serve
+        if processes == 1:
+            stack.servers.append(serve)
+        else:
+            stack.servers += [ServeChild(serve, i, processes) for i in range(processes)]
         wait_http(stack.url + "/api/v1/categories")
         yield stack, creds
     finally:

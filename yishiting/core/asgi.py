@@ -13,6 +13,9 @@ reader holds no slot.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +26,25 @@ from django.core.handlers.asgi import ASGIHandler
 # Shorter (uvicorn's default is 5 s), the server closes a connection just as the client
 # sends its next request on it, and that request fails ("server disconnected").
 KEEP_ALIVE_SECONDS = 75
+
+
+# Set by `yishiting serve` for its server processes: the parent's pid.
+PARENT_ENV = "YISHITING_SERVE_PARENT"
+
+
+def exit_with_parent() -> None:
+    """In a server process of `yishiting serve`: exit once the parent is gone (checked every
+    half second), so that a parent killed with -9 leaves no orphan serving on its port."""
+    parent = os.environ.get(PARENT_ENV)
+    if not parent or os.getpid() == int(parent):
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(parent):
+            time.sleep(0.5)  # polling the parent's pid: nothing to race
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class LimitedASGIHandler(ASGIHandler):

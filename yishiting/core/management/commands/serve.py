@@ -1,13 +1,15 @@
-"""`yishiting serve`: the web app (ASGI) with the worker in the same process."""
+"""`yishiting serve`: the web app (ASGI), in one process or several, with the worker."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from yishiting.core.asgi import KEEP_ALIVE_SECONDS
+from yishiting.core.asgi import KEEP_ALIVE_SECONDS, PARENT_ENV
 from yishiting.core.background import Background
 
 
@@ -21,15 +23,24 @@ def secret_key_problem(key: str) -> str:
 
 
 def serve(host: str, port: int, *, worker: bool = True) -> None:
-    """Serve until interrupted; the worker runs in threads beside the server."""
+    """Serve until interrupted; the worker runs in threads beside the server.
+
+    With `settings.SERVE_PROCESSES` above 1, uvicorn's supervisor runs that many server
+    processes on the one socket, restarts any that dies, and this process, their parent, runs
+    the worker. Each child exits when its parent is gone (`core.asgi.exit_with_parent`), so a
+    parent killed with -9 leaves no orphan holding the port."""
     import uvicorn
 
+    processes = settings.SERVE_PROCESSES
+    if processes > 1:
+        os.environ[PARENT_ENV] = str(os.getpid())  # the children inherit the environment
     background = Background().start() if worker else None
     try:
         uvicorn.run(
             "config.asgi:application",
             host=host,
             port=port,
+            workers=processes,
             log_level="warning",
             lifespan="off",
             timeout_keep_alive=KEEP_ALIVE_SECONDS,
@@ -57,5 +68,6 @@ class Command(BaseCommand):
                 "a long random value, e.g. "
                 "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
             )
+        call_command("createcachetable", verbosity=0)  # the shared rate-limit counters, if any
         self.stdout.write(f"serving on http://{options['host']}:{options['port']}/")
         serve(options["host"], options["port"], worker=not options["no_worker"])
