@@ -18,6 +18,7 @@ closes them anyway).
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 from typing import Any
 
@@ -38,6 +39,8 @@ def _file_key(name: str) -> tuple[str, int, int] | None:
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    _pool_key: tuple[str, int, int] | None = None
+
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         key = None if self.is_in_memory_db() else _file_key(self.settings_dict["NAME"])
         if key is not None:
@@ -53,17 +56,17 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return conn
 
     def _close(self) -> None:
-        conn, key = self.connection, getattr(self, "_pool_key", None)
+        conn, key = self.connection, self._pool_key
         self._pool_key = None
         if conn is None or key is None or not self._reusable(conn):
-            super()._close()
+            super()._close()  # type: ignore[misc]  # not in django-stubs
             return
         with _lock:
             idle = _idle.setdefault(key, [])
             if len(idle) < IDLE_PER_DATABASE:
                 idle.append(conn)
                 return
-        super()._close()
+        super()._close()  # type: ignore[misc]  # not in django-stubs
 
     @staticmethod
     def _reusable(conn: Any) -> bool:
@@ -71,5 +74,5 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if conn.in_transaction:
                 conn.rollback()
             return bool(conn.execute("PRAGMA foreign_keys").fetchone()[0])
-        except base.Database.Error:
+        except sqlite3.Error:
             return False
