@@ -278,6 +278,7 @@ class Load:
                         "nonce": nonce,
                         "hall": hall,
                         "t": t0,
+                        "done": time.time(),  # answered: committed by then
                         "version": body["version"],
                         "tries": tries,
                         "replayed": seen.get("Idempotent-Replayed") == "true",

@@ -31,7 +31,7 @@ from bench.load import stack
 from bench.load.check import pct
 
 ROOT = stack.ROOT
-PUSH_WINDOW = 5.0  # a liaison connected this long after a submit must get its push
+PUSH_WINDOW = 5.0  # a liaison connected this long after a submit's answer must get its push
 WINDOW_GRACE = 2.0
 
 TARGET_SUBMIT_P99_MS = 200.0
@@ -151,21 +151,24 @@ def analyse(client: dict[str, Any], windows: list[dict[str, Any]]) -> dict[str, 
             "errors": e,
             "rps": round(len(cs) / span, 2),
         }
-    # Pushes: each accepted submit, to each liaison of its hall connected throughout.
+    # Pushes: each accepted submit, to each liaison of its hall connected throughout: from
+    # before the submit was sent until PUSH_WINDOW after its answer (the event committed at
+    # some time in between; a loaded server may take seconds to answer).
     arrivals = {(rid, i): t for rid, i, t in client["pushes"]}
     latencies: list[float] = []
     expected = received = missed_in_faults = missed = 0
     for s in client["submits"]:
+        until = s.get("done", s["t"]) + PUSH_WINDOW
         for i in client["hall_liaisons"][s["hall"]]:
             spans = client["connected"][str(i)]
-            if not any(up <= s["t"] and down >= s["t"] + PUSH_WINDOW for up, down in spans):
+            if not any(up <= s["t"] and down >= until for up, down in spans):
                 continue
             expected += 1
             got = arrivals.get((s["id"], i))
             if got is not None:  # late is slow (the p99 shows it), not lost
                 received += 1
                 latencies.append((got - s["t"]) * 1000)
-            elif _in_window(s["t"], PUSH_WINDOW * 1000, windows):
+            elif _in_window(s["t"], (until - s["t"]) * 1000, windows):
                 missed_in_faults += 1
             else:
                 missed += 1
