@@ -54,7 +54,6 @@ class LocalBusLayer(InMemoryChannelLayer):
         self._scanned = 0.0
         self._names: list[str] = []
         self._lock = threading.Lock()
-        self._pid = os.getpid()
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -97,23 +96,18 @@ class LocalBusLayer(InMemoryChannelLayer):
     def share(self, frame: bytes) -> None:
         """Write one frame to every other process that listens; drop those that do not take it."""
         with self._lock:
-            if os.getpid() != self._pid:  # a forked child: the parent's connections are not ours
-                self._peers, self._pid = {}, os.getpid()
             for name in self._peer_names():
-                sock = self._peers.get(name)
-                for attempt in range(2):  # a kept connection may have gone: one new try
+                for _ in range(2):  # a kept connection may have gone (peer restarted): one new try
                     try:
-                        if sock is None:
-                            sock = self._connect(name)
-                            if sock is None:
-                                break
+                        sock = self._peers.get(name) or self._connect(name)
+                        if sock is None:  # nobody listens there any more
+                            break
                         sock.sendall(frame)
                         break
                     except OSError:
                         self._drop(name)
-                        sock = None
-                        if attempt:
-                            log.warning("live bus: a push for %s was not delivered", name)
+                else:
+                    log.warning("live bus: a push for %s was not delivered", name)
 
     def _peer_names(self) -> list[str]:
         now = time.monotonic()
@@ -140,6 +134,9 @@ class LocalBusLayer(InMemoryChannelLayer):
                 (self.path / name).unlink()
             self._names = [n for n in self._names if n != name]
             return None
+        except OSError:
+            sock.close()
+            raise
         self._peers[name] = sock
         return sock
 

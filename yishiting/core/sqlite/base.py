@@ -58,14 +58,12 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def _close(self) -> None:
         conn, key = self.connection, self._pool_key
         self._pool_key = None
-        if conn is None or key is None or not self._reusable(conn):
-            super()._close()  # type: ignore[misc]  # not in django-stubs
-            return
-        with _lock:
-            idle = _idle.setdefault(key, [])
-            if len(idle) < IDLE_PER_DATABASE:
-                idle.append(conn)
-                return
+        if conn is not None and key is not None and self._reusable(conn):
+            with _lock:
+                idle = _idle.setdefault(key, [])
+                if len(idle) < IDLE_PER_DATABASE:
+                    idle.append(conn)
+                    return
         super()._close()  # type: ignore[misc]  # not in django-stubs
 
     @staticmethod
