@@ -11,6 +11,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from yishiting.core.prepared import Prepared
+
 
 def hash_key(key: str) -> str:
     """The stored form of a token key."""
@@ -62,11 +64,8 @@ class ApiToken(models.Model):
         key = (key or "").strip()
         if not key:
             return None
-        token = (
-            cls.objects.select_related("user")
-            .filter(key_hash=hash_key(key), revoked_at__isnull=True)
-            .first()
-        )
+        rows = _live_token(hash_key(key))
+        token = rows[0] if rows else None
         if token is None or not token.user.is_active:
             return None
         now = timezone.now()
@@ -79,3 +78,12 @@ class ApiToken(models.Model):
     def active(self) -> bool:
         """Not revoked."""
         return self.revoked_at is None
+
+
+# Every API call reads its token this way: compiled once (core.prepared). `key_hash` is unique.
+_live_token = Prepared(
+    lambda key_hash: ApiToken.objects.select_related("user").filter(
+        key_hash=key_hash, revoked_at__isnull=True
+    ),
+    str,
+)

@@ -1,0 +1,113 @@
+"""`core.prepared`: a queryset compiled once answers as the queryset itself would."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from yishiting.core.prepared import Prepared
+from yishiting.orgs.models import Hall, Membership, User
+from yishiting.requests import actions as A
+from yishiting.requests.models import Request
+from yishiting.requests.queries import RELATED, get_request, with_relations
+from yishiting.testing import County
+
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+by_id = Prepared(lambda pk: Request.objects.select_related(*RELATED).filter(pk=pk), int)
+
+
+def fields(obj: object) -> dict[str, object] | None:
+    return None if obj is None else {k: v for k, v in vars(obj).items() if not k.startswith("_")}
+
+
+def test_same_rows_and_related_rows_as_the_queryset(county: County) -> None:
+    plain = A.do_submit(actor=county["resident1"], hall=county.village, text="路灯坏了", now=NOW)
+    routed = A.do_submit(
+        actor=county["resident2"],
+        hall=county.village2,
+        text="污水外溢",
+        category=county.sewage,
+        now=NOW,
+    )
+    routed = A.do_acknowledge(routed, actor=county["liaison2"], now=NOW)
+    for req in (plain, routed):
+        expected = with_relations().get(pk=req.pk)
+        (got,) = by_id(req.pk)
+        assert fields(got) == fields(expected)
+        for name in ("hall", "origin_hall", "category", "reporter"):
+            assert fields(getattr(got, name)) == fields(getattr(expected, name))
+        # a missing relation (no department, no voice) is known to be missing: no query
+        with CaptureQueriesContext(connection) as reads:
+            assert got.department is None
+            assert not hasattr(got, "voice")
+        assert len(reads) == 0
+    assert get_request(routed.pk).category == county.sewage
+    assert by_id(-1) == []
+
+
+def test_one_query_per_call_and_values_are_not_sql(county: County) -> None:
+    prepared = Prepared(lambda name: User.objects.filter(username=name), str)
+    hostile = "resident1' OR '1'='1"
+    with CaptureQueriesContext(connection) as reads:
+        assert [u.username for u in prepared("resident1")] == ["resident1"]
+        assert prepared(hostile) == []
+    assert len(reads) == 2
+    User.objects.create(username=hostile)
+    assert [u.username for u in prepared(hostile)] == [hostile]
+
+
+def test_two_arguments_each_in_its_place(county: County) -> None:
+    prepared = Prepared(
+        lambda user, role: Membership.objects.filter(user_id=user, role=role).select_related(
+            "hall"
+        ),
+        int,
+        str,
+    )
+    liaison = county["liaison1"]
+    (m,) = prepared(liaison.pk, "liaison")
+    assert m.hall == county.village
+    assert prepared(liaison.pk, "manager") == []
+    assert [x.hall for x in prepared(county["manager1"].pk, "manager")] == [county.township]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_threads_use_their_own_connection(county: County) -> None:
+    out: list[object] = []
+    errors: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            out.extend(h.code for h in halls(county.village.code))
+        except BaseException as e:
+            errors.append(e)
+        finally:
+            connection.close()
+
+    halls = Prepared(lambda code: Hall.objects.filter(code=code), str)
+    assert [h.code for h in halls(county.township.code)] == [county.township.code]
+    t = threading.Thread(target=read)
+    t.start()
+    t.join()
+    assert not errors
+    assert out == [county.village.code]
+
+
+@pytest.mark.parametrize("value", ["1", 1.0, True, None])
+def test_a_value_of_another_type_is_refused(db: None, value: object) -> None:
+    with pytest.raises(TypeError):
+        by_id(value)
+
+
+def test_a_query_whose_sql_depends_on_the_value_is_refused(db: None) -> None:
+    # `startswith` escapes and wraps the value: it is not a plain parameter
+    with pytest.raises(ValueError):
+        Prepared(lambda code: Hall.objects.filter(code__startswith=code), str)("13")
+    with pytest.raises(ValueError):
+        Prepared(lambda pk: Request.objects.filter(pk=pk).prefetch_related("parts"), int)(1)
+    with pytest.raises(TypeError):
+        Prepared(lambda at: Request.objects.filter(created_at=at), datetime)
