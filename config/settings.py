@@ -186,7 +186,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 def channel_layers(redis_url: str, bus: Path | None = None) -> dict[str, Any]:
     """Live pages' channel layer: in process memory; Redis's pub/sub when several processes
     serve and Redis is there; else, for several `yishiting serve` processes on one machine,
-    in memory with group sends shared over Unix sockets in `bus` (core/livebus.py).
+    in memory with group sends shared over Unix sockets in `bus` (both in core/livebus.py).
 
     Pub/sub rather than channels-redis's list-based layer: a group send is one PUBLISH rather
     than a script writing to every member's list (about a fifth of a loaded server's time,
@@ -207,7 +207,7 @@ def channel_layers(redis_url: str, bus: Path | None = None) -> dict[str, Any]:
                 "CONFIG": {"path": str(bus)},
             }
         }
-    return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    return {"default": {"BACKEND": "yishiting.core.livebus.MemoryLayer"}}
 
 
 CHANNEL_LAYERS = channel_layers(REDIS_URL, DATA_DIR / "live" if SERVE_PROCESSES > 1 else None)

@@ -1,4 +1,5 @@
-"""The live pages' channel layer for several server processes on one machine, without Redis.
+"""The live pages' channel layer without Redis: in one process's memory (`MemoryLayer`), and
+for several server processes on one machine (`LocalBusLayer`).
 
 `yishiting serve` on the embedded SQLite database runs several processes when
 `YISHITING_SERVE_PROCESSES` asks for them (docs/settings.md): one process is capped at one
@@ -38,9 +39,31 @@ log = logging.getLogger("yishiting.live")
 
 SEND_TIMEOUT = 0.5  # seconds: a peer that takes longer to take a frame is dropped (it reconnects)
 RESCAN_SECONDS = 1.0  # how often a sender lists the directory for new or gone peers
+EXPIRY_SCAN_SECONDS = 1.0  # how often the layer looks for expired messages and memberships
 
 
-class LocalBusLayer(InMemoryChannelLayer):
+class MemoryLayer(InMemoryChannelLayer):
+    """Channels' in-memory layer, its scan for expired messages and memberships made at most
+    once a second.
+
+    Channels makes that scan, over every channel's queue and every group's members, on each
+    receive and each group send. With 500 pages open in a process, every page a push wakes
+    waits for its next message and scans all 500 again: about a tenth of a server process's
+    time in the full load suite (docs/proof.md, session 8). Messages expire after a minute
+    and memberships after a day, so a scan a second removes them as exactly as anyone sees."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._scanned_expiry = -EXPIRY_SCAN_SECONDS
+
+    def _clean_expired(self) -> None:
+        now = time.monotonic()
+        if now - self._scanned_expiry >= EXPIRY_SCAN_SECONDS:
+            self._scanned_expiry = now
+            super()._clean_expired()
+
+
+class LocalBusLayer(MemoryLayer):
     """In-memory groups per process, group sends shared over Unix sockets in `path`."""
 
     def __init__(self, path: str, **kwargs: Any) -> None:

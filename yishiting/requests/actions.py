@@ -54,7 +54,7 @@ from yishiting.requests.models import (
     Voice,
 )
 from yishiting.requests.photos import MAX_PHOTOS, Photo, clean_photo
-from yishiting.requests.queries import get_request
+from yishiting.requests.queries import get_request, hold_parts
 from yishiting.requests.states import (
     DEADLINE_FIELDS,
     OPEN,
@@ -620,7 +620,7 @@ def _commit(
                 setattr(req, name, value)
             req.version += 1
             req.updated_at = now
-            _hold_parts(req, parts.all)
+            hold_parts(req, parts.all)
             effects.after_event(event, before, req)
     except IntegrityError:
         _discard(saved)
@@ -631,19 +631,6 @@ def _commit(
         req.__dict__.update(before.__dict__)
         raise
     return req
-
-
-def _hold_parts(req: Request, parts: list[Part]) -> None:
-    """Let `req.parts.all()` answer with `parts`, as `prefetch_related` would have: the verb
-    just wrote them, so the views need not read them back. A new dict, so that the copy
-    `_commit` keeps of the request before the verb keeps its own parts."""
-    held = Part.objects.filter(request_id=req.pk)
-    held._result_cache = sorted(parts, key=lambda p: p.pk)
-    held._prefetch_done = True  # type: ignore[attr-defined]
-    req._prefetched_objects_cache = {  # type: ignore[attr-defined]
-        **getattr(req, "_prefetched_objects_cache", {}),
-        "parts": held,
-    }
 
 
 @dataclass
@@ -886,7 +873,7 @@ def do_submit(
                 saved.append(kept)
                 kept.save()
             # What the views would read back: no parts yet, and the voice just stored.
-            _hold_parts(req, [])
+            hold_parts(req, [])
             Request.voice.related.set_cached_value(req, kept if clip is not None else None)
             if reporter is not None:
                 _follow(req.pk, [(reporter.pk, FollowerKind.REPORTER)], now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from yishiting.core.errors import NotFoundError
@@ -26,8 +26,11 @@ def with_relations() -> QuerySet[Request]:
     return Request.objects.select_related(*RELATED).prefetch_related(PREFETCH)
 
 
-# Every call reads its request this way: compiled once (core.prepared).
+# Every call reads its request and its parts this way: compiled once (core.prepared).
 _by_id = Prepared(lambda pk: Request.objects.select_related(*RELATED).filter(pk=pk), int)
+_parts_of = Prepared(
+    lambda pk: Part.objects.filter(request_id=pk).select_related("department"), int
+)
 
 
 def visible_requests(who: Actor) -> QuerySet[Request]:
@@ -63,8 +66,22 @@ def get_request(pk: int) -> Request:
     rows = _by_id(int(pk))
     if not rows:
         raise NotFoundError(_("找不到诉求 %(id)s") % {"id": pk})
-    prefetch_related_objects(rows, PREFETCH)
-    return rows[0]
+    req = rows[0]
+    hold_parts(req, _parts_of(req.pk))
+    return req
+
+
+def hold_parts(req: Request, parts: list[Part]) -> None:
+    """Let `req.parts.all()` answer with `parts`, as `prefetch_related(PREFETCH)` would have
+    (for a verb that just wrote them, or a read that has them). A new dict, so that a copy of
+    the request made before keeps its own parts."""
+    held = Part.objects.filter(request_id=req.pk)
+    held._result_cache = sorted(parts, key=lambda p: p.pk)
+    held._prefetch_done = True  # type: ignore[attr-defined]
+    req._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        **getattr(req, "_prefetched_objects_cache", {}),
+        "parts": held,
+    }
 
 
 def sees_personal_data(who: Actor | None, req: Request) -> bool:

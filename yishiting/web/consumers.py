@@ -77,6 +77,15 @@ class LiveConsumer(AsyncJsonWebsocketConsumer):
         for group in getattr(self, "joined", set()):
             await self.channel_layer.group_discard(group, self.channel_name)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # A push only passes its message on: it reads no database, so it skips what Channels
+        # does before every handler, closing stale database connections in a worker thread
+        # (a thread hop per page per push, docs/proof.md, session 8).
+        if message.get("type") == "live.message":
+            await self.live_message(message)
+        else:
+            await super().dispatch(message)
+
     async def live_message(self, event: dict[str, Any]) -> None:
         """A change to a request this page shows."""
         keys = ("kind", "id", "status", "verb", "version", "hall")

@@ -7,15 +7,18 @@ import asyncio
 import socket
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
-from yishiting.core.livebus import LocalBusLayer
+from channels.layers import InMemoryChannelLayer
+
+from yishiting.core.livebus import EXPIRY_SCAN_SECONDS, LocalBusLayer, MemoryLayer
 from yishiting.web.tests.test_live import run_async
 
 GROUP = "hall.130500001001"
 MESSAGE = {"type": "live.message", "kind": "changed", "id": 7, "version": 2}
 
 
-async def _page(layer: LocalBusLayer, group: str) -> str:
+async def _page(layer: MemoryLayer, group: str) -> str:
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
     return channel
@@ -94,5 +97,40 @@ def test_a_send_from_a_thread_without_a_loop_reaches_a_page(tmp_path: Path) -> N
         assert (await _get(server2, page2))["id"] == 9
         await sender.close()
         await server2.close()
+
+    run_async(run())
+
+
+def test_the_memory_layer_scans_for_expired_entries_once_a_second() -> None:
+    """Channels scans every queue and group on each receive and group send; the layer does so
+    once a second, and the scan still removes what expired."""
+
+    async def run() -> None:
+        layer = MemoryLayer(expiry=-1)  # every message is past its expiry once sent
+        page = await _page(layer, GROUP)
+        await layer.send(page, MESSAGE)
+        scans = 0
+        real = InMemoryChannelLayer._clean_expired
+
+        def counted(self: InMemoryChannelLayer) -> None:
+            nonlocal scans
+            scans += 1
+            real(self)
+
+        with patch.object(InMemoryChannelLayer, "_clean_expired", counted):
+            for _ in range(50):
+                await layer.group_send("dept.3", MESSAGE)
+            assert scans == 1
+            # the one scan found the page's expired message: the page left its groups
+            assert page not in layer.groups.get(GROUP, {})
+            assert page not in layer.channels
+            # a second later the next call scans again
+            await layer.group_add(GROUP, page)
+            await layer.send(page, MESSAGE)
+            await layer.group_send("dept.3", MESSAGE)
+            assert scans == 1 and page in layer.groups[GROUP]
+            layer._scanned_expiry -= EXPIRY_SCAN_SECONDS
+            await layer.group_send("dept.3", MESSAGE)
+            assert scans == 2 and page not in layer.groups[GROUP]
 
     run_async(run())
