@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "yishiting.core.ratelimit.RateLimitMiddleware",
+    "yishiting.orgs.config.OneStampMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -10,7 +10,8 @@ arguments. Each call copies the compiled parameters and puts the call's values w
 markers were. It then builds model instances (with their `select_related` rows) as Django's
 own iterator does.
 
-It is for simple equality lookups on int or str values: those whose SQL does not depend on
+It returns model instances, or tuples for a `values_list()` queryset. It is for simple
+equality lookups on int or str values: those whose SQL does not depend on
 the value. Anything else raises at compile time rather than answer wrongly:
 - a marker found where the second compile did not change it, or changed where no marker was;
 - prefetches, annotations or extra selects (prefetch afterwards with
@@ -24,10 +25,15 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from django.db import connections, models, router
-from django.db.models.query import QuerySet, get_related_populators
+from django.db.models.query import (
+    ModelIterable,
+    QuerySet,
+    ValuesListIterable,
+    get_related_populators,
+)
 from django.db.models.sql.compiler import SQLCompiler
 
-M = TypeVar("M", bound=models.Model)
+R = TypeVar("R")  # a row: a model instance, or a tuple
 
 # Two sets of markers: a position is an argument's when the first compile has the first
 # marker there and the second the second. Values no real row or constant would hold.
@@ -43,24 +49,25 @@ class _Compiled:
     sql: str
     params: tuple[Any, ...]
     slots: tuple[tuple[int, ...], ...]  # per argument, its positions in `params`
+    tuples: bool  # values_list(): rows as tuples
 
 
-class Prepared(Generic[M]):
+class Prepared(Generic[R]):
     """`build(*args)`, compiled once; calling it returns the matching rows as a list.
 
     `types` gives each argument's type (int or str); a value of another type is a TypeError,
     since the compiled parameters skip the field's conversion."""
 
-    def __init__(self, build: Callable[..., QuerySet[M]], *types: type) -> None:
+    def __init__(self, build: Callable[..., QuerySet[Any, R]], *types: type) -> None:
         for t in types:
             if t not in _MARKERS:
                 raise TypeError(f"Prepared takes int or str arguments, not {t.__name__}")
         self._build = build
         self._types = types
-        self._model: type[M] | None = None
+        self._model: type[models.Model] | None = None
         self._compiled: dict[str, _Compiled] = {}
 
-    def __call__(self, *values: Any) -> list[M]:
+    def __call__(self, *values: Any) -> list[R]:
         if len(values) != len(self._types):
             raise TypeError(f"expected {len(self._types)} values, got {len(values)}")
         for value, t in zip(values, self._types, strict=True):
@@ -77,6 +84,8 @@ class Prepared(Generic[M]):
         with connections[alias].cursor() as cursor:
             cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
+        if compiled.tuples:
+            return list(compiled.compiler.results_iter([rows], tuple_expected=True))  # type: ignore[arg-type]
         return _instances(compiled.compiler, rows, alias)
 
     def _compile(self, alias: str) -> _Compiled:
@@ -85,6 +94,9 @@ class Prepared(Generic[M]):
         prefetches = first._prefetch_related_lookups  # type: ignore[attr-defined]
         if prefetches or first.query.annotations or first.query.extra:
             raise ValueError("Prepared cannot hold prefetches, annotations or extra selects")
+        iterable = first._iterable_class  # type: ignore[attr-defined]
+        if iterable not in (ModelIterable, ValuesListIterable):
+            raise ValueError("Prepared returns model instances or values_list() tuples")
         compiler = first.query.get_compiler(using=alias)
         sql, params = compiler.as_sql()
         sql2, params2 = second.query.get_compiler(using=alias).as_sql()
@@ -101,7 +113,9 @@ class Prepared(Generic[M]):
         changed = [i for i, (p, q) in enumerate(zip(params, params2, strict=True)) if p != q]
         if sorted(i for s in slots for i in s) != changed or not all(slots):
             raise ValueError("an argument is not a plain parameter of the query")
-        compiled = _Compiled(compiler, sql, tuple(params), slots)
+        compiled = _Compiled(
+            compiler, sql, tuple(params), slots, tuples=iterable is ValuesListIterable
+        )
         self._compiled[alias] = compiled
         return compiled
 

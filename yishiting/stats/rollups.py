@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils.dateparse import parse_datetime
 
+from yishiting.core.prepared import Prepared
 from yishiting.stats import buckets
 from yishiting.stats.models import COUNTERS, Rollup
 
@@ -368,12 +370,14 @@ def add(rows: Mapping[RowKey, Vector]) -> None:
             )
 
 
-def _event_tuples(request_id: int) -> list[EventTuple]:
+def _request_events(request_id: int) -> QuerySet[Any, EventTuple]:
     from yishiting.requests.models import Event
 
-    return list(
-        Event.objects.filter(request_id=request_id).order_by("seq").values_list(*EVENT_FIELDS)  # type: ignore[arg-type]
-    )
+    return Event.objects.filter(request_id=request_id).order_by("seq").values_list(*EVENT_FIELDS)  # type: ignore[arg-type,return-value]
+
+
+# Every event reads its request's events this way: compiled once (core.prepared).
+_events_of_request = Prepared(_request_events, int)
 
 
 _deferred: ContextVar[bool] = ContextVar("stats_rollups_deferred", default=False)
@@ -396,7 +400,7 @@ def on_event(event: Any, before: Any, after: Any) -> None:
     inside the event's transaction)."""
     if _deferred.get():
         return
-    events = _event_tuples(after.pk)
+    events = _events_of_request(after.pk)
     new_row = Row.of(after)
     new = contributions(new_row, facts(events))
     rows: dict[RowKey, Vector] = {}

@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from yishiting.core.prepared import Prepared
 from yishiting.orgs.models import Hall, Membership, User
 from yishiting.requests import actions as A
-from yishiting.requests.models import Request
+from yishiting.requests.models import Event, Request
 from yishiting.requests.queries import RELATED, get_request, with_relations
 from yishiting.testing import County
 
@@ -111,3 +111,17 @@ def test_a_query_whose_sql_depends_on_the_value_is_refused(db: None) -> None:
         Prepared(lambda pk: Request.objects.filter(pk=pk).prefetch_related("parts"), int)(1)
     with pytest.raises(TypeError):
         Prepared(lambda at: Request.objects.filter(created_at=at), datetime)
+
+
+def test_values_list_rows_are_the_querysets_tuples(county: County) -> None:
+    req = A.do_submit(actor=county["resident1"], hall=county.village, text="路灯坏了", now=NOW)
+    A.do_acknowledge(req, actor=county["liaison1"], now=NOW)
+    fields = ("seq", "verb", "data", "created_at")
+    prepared = Prepared(
+        lambda pk: Event.objects.filter(request_id=pk).order_by("seq").values_list(*fields), int
+    )
+    expected = list(Event.objects.filter(request_id=req.pk).order_by("seq").values_list(*fields))
+    assert len(expected) == 2
+    assert prepared(req.pk) == expected  # the JSON decoded, the times aware, as Django gives them
+    with pytest.raises(ValueError):  # flat lists and dicts are not prepared
+        Prepared(lambda pk: Event.objects.filter(request_id=pk).values("seq"), int)(req.pk)

@@ -170,3 +170,31 @@ def test_calendar_rules_robots_and_roster_follow_their_tables(county: County) ->
     assert DutyShift.on_duty(county.county.code, now - timedelta(days=3)) == [
         county["dispatcher1"].pk
     ]
+
+
+@pytest.mark.django_db
+def test_one_request_reads_the_stamp_once_and_again_after_its_own_change() -> None:
+    _policy()
+    assert _first_response() == 300  # the copy is made
+    seen: list[int] = []
+
+    def view(request: object) -> list[str]:
+        with CaptureQueriesContext(connection) as ctx:
+            for _ in range(5):
+                seen.append(_first_response())
+        reads = [q["sql"] for q in ctx.captured_queries]
+        ClockPolicy.objects.filter(priority=Priority.NORMAL).update(first_response_seconds=120)
+        with CaptureQueriesContext(connection) as ctx:
+            seen.append(_first_response())  # its own change: read again
+            seen.append(_first_response())
+        return reads + [q["sql"] for q in ctx.captured_queries]
+
+    queries = config.OneStampMiddleware(view)(object())
+    assert seen == [300] * 5 + [120, 120]
+    stamp_reads = [q for q in queries if "orgs_configstamp" in q]
+    assert len(stamp_reads) == 2  # once for the five reads, once after the change
+    # outside a request, every read checks the stamp again
+    with CaptureQueriesContext(connection) as ctx:
+        _first_response()
+        _first_response()
+    assert sum("orgs_configstamp" in q["sql"] for q in ctx.captured_queries) == 2
