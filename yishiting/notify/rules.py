@@ -26,6 +26,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from yishiting.core.masking import mask_text
+from yishiting.core.prepared import Prepared
 from yishiting.notify import duty, outbox
 from yishiting.notify.models import NotifyChannel, RobotBinding, Webhook
 from yishiting.notify.outbox import Outgoing
@@ -61,10 +62,26 @@ def _when(at: datetime | None) -> str:
 # --- who -------------------------------------------------------------------------------------
 
 
+def _members(*roles: Role) -> Prepared[Membership]:
+    return Prepared(
+        lambda hall_id: Membership.objects.filter(hall_id=hall_id, role__in=roles).select_related(
+            "user"
+        ),
+        int,
+    )
+
+
+# Read for nearly every event: compiled once (core.prepared).
+_hall_staff = _members(Role.LIAISON, Role.MANAGER)
+_hall_dispatchers = _members(Role.DISPATCHER)
+_followers = Prepared(
+    lambda pk: User.objects.filter(following__request_id=pk).order_by("following__id"), int
+)
+
+
 def staff_of(hall: Hall) -> list[User]:
     """Who answers for a hall: its liaisons and managers; the dispatchers of an assignment hall."""
-    roles = [Role.DISPATCHER] if hall.kind == HallKind.ASSIGNMENT else [Role.LIAISON, Role.MANAGER]
-    rows = Membership.objects.filter(hall=hall, role__in=roles).select_related("user")
+    rows = (_hall_dispatchers if hall.kind == HallKind.ASSIGNMENT else _hall_staff)(hall.pk)
     return _unique(m.user for m in rows)
 
 
@@ -117,7 +134,7 @@ def followers(req: Request) -> list[User]:
     users: list[User] = []
     if req.reporter is not None:
         users.append(req.reporter)
-    users += list(User.objects.filter(following__request=req).order_by("following__id"))
+    users += _followers(req.pk)
     return _unique(users)
 
 
