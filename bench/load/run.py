@@ -51,7 +51,9 @@ class Size:
 
 
 SIZES = {
-    "small": Size(10, 50, 20, 2, think=4.0, first_response=6),
+    # 30 s: the faults come one after the other, each once the last has recovered, and a kill
+    # of serve (its parent and both servers) takes several seconds to answer again
+    "small": Size(10, 50, 30, 2, think=4.0, first_response=6),
     "medium": Size(60, 300, 90, 3, think=20.0, first_response=15),
     "full": Size(200, 1000, 600, 20, think=20.0, first_response=20),
 }

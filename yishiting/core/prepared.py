@@ -10,9 +10,10 @@ arguments. Each call copies the compiled parameters and puts the call's values w
 markers were. It then builds model instances (with their `select_related` rows) as Django's
 own iterator does.
 
-It returns model instances, or tuples for a `values_list()` queryset. It is for simple
-equality lookups on int or str values: those whose SQL does not depend on
-the value. Anything else raises at compile time rather than answer wrongly:
+It returns model instances, or tuples for a `values_list()` queryset. It is for equality
+lookups on int or str values, whose SQL does not depend on the value; an int beyond 64 bits
+matches nothing, as Django's own lookups answer (and the database driver would refuse it).
+Anything else raises at compile time rather than answer wrongly:
 - a marker found where the second compile did not change it, or changed where no marker was;
 - prefetches, annotations or extra selects (prefetch afterwards with
   `prefetch_related_objects`).
@@ -34,6 +35,7 @@ from django.db.models.query import (
 from django.db.models.sql.compiler import SQLCompiler
 
 R = TypeVar("R")  # a row: a model instance, or a tuple
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # the widest integer column (BigIntegerField)
 
 # Two sets of markers: a position is an argument's when the first compile has the first
 # marker there and the second the second. Values no real row or constant would hold.
@@ -73,6 +75,8 @@ class Prepared(Generic[R]):
         for value, t in zip(values, self._types, strict=True):
             if type(value) is not t:
                 raise TypeError(f"expected {t.__name__}, got {type(value).__name__}")
+            if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+                return []  # equal to no integer column's value (as Django's lookups answer)
         if self._model is None:
             self._model = self._build(*(_MARKERS[t][0] for t in self._types)).model
         alias = router.db_for_read(self._model)

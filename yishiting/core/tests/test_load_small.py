@@ -3,7 +3,7 @@
 The set-up follows the suite's database: on PostgreSQL (the second pass of `make test`) the
 city set-up (a throw-away PostgreSQL, Redis, 4 server processes, the worker), else the
 embedded one (`yishiting serve` on SQLite, two server processes and the worker in their
-parent). 10 residents, 50 liaisons live, 20 seconds, and each fault twice in the middle of
+parent). 10 residents, 50 liaisons live, 30 seconds, and each fault twice in the middle of
 it. Asserts what must hold whatever the machine's speed: no errors, nothing lost or done
 twice, every deadline handled, recovery without a human. Latencies are reported by
 `make proof`, not asserted here.

@@ -47,6 +47,7 @@ def test_same_rows_and_related_rows_as_the_queryset(county: County) -> None:
         assert len(reads) == 0
     assert get_request(routed.pk).category == county.sewage
     assert by_id(-1) == []
+    assert by_id(2**70) == [] and by_id(-(2**70)) == []  # beyond any column: no row, no error
 
 
 def test_one_query_per_call_and_values_are_not_sql(county: County) -> None:
