@@ -55,7 +55,7 @@ from yishiting.ledger.xlsx import XLSX, write_ledger
 from yishiting.orgs.models import Category, ClockPolicy, Department, Hall, User
 from yishiting.orgs.scope import Actor
 from yishiting.requests import actions
-from yishiting.requests.filters import RequestFilters
+from yishiting.requests.filters import ORDERING, RequestFilters
 from yishiting.requests.models import Attachment, Channel, Event, Request
 from yishiting.requests.queries import (
     get_request,
@@ -63,6 +63,7 @@ from yishiting.requests.queries import (
     sees_personal_data,
     visible_requests,
     voice_of,
+    with_relations,
 )
 from yishiting.requests.states import Verb
 from yishiting.routing import api as routing_api
@@ -370,10 +371,18 @@ def list_requests(request: HttpRequest, filters: Query[PageFilter]) -> dict[str,
         raise InvalidError("page_size: between 1 and 100")
     if not 1 <= filters.page <= 1_000_000:
         raise InvalidError("page: from 1 to 1000000")
-    total = qs.count()
     start = (filters.page - 1) * filters.page_size
+    # The page's ids first, then their rows with what the views read: a poll of a work queue
+    # is mostly empty, and the ids' query is a fraction of the joined one to build.
+    page = qs.prefetch_related(None).values_list("pk", flat=True)
+    ids = list(page[start : start + filters.page_size])
+    found = list(with_relations().filter(pk__in=ids).order_by(*ORDERING)) if ids else []
+    # A page that is not full ends the list: its rows tell the total (what most polls of a
+    # work queue get) and the COUNT is not needed.
+    ends = len(ids) < filters.page_size and (ids or start == 0)
+    total = start + len(ids) if ends else qs.count()
     now = timezone.now()
-    rows = [request_out(r, who, now=now) for r in qs[start : start + filters.page_size]]
+    rows = [request_out(r, who, now=now) for r in found]
     return {
         "count": total,
         "page": filters.page,

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from yishiting.core.errors import InvalidError
+from yishiting.core.prepared import Prepared
 from yishiting.orgs.models import Department, Hall
 from yishiting.requests.models import Part, Request
 from yishiting.requests.states import PART_CURRENT, State
@@ -18,6 +19,10 @@ from yishiting.requests.states import PART_CURRENT, State
 # The one order every list and ledger uses: newest first, the id breaking ties (stable pages).
 ORDERING = ("-created_at", "-id")
 _OFFSET_SPACE = re.compile(r" (\d{2}:?\d{2})$")
+
+# Every filtered list looks its hall or department up by code: compiled once (core.prepared).
+_hall = Prepared(lambda code: Hall.objects.filter(code=code), str)
+_department = Prepared(lambda code: Department.objects.filter(code=code).values_list("pk"), str)
 
 
 def aware(value: str | None, name: str) -> datetime | None:
@@ -62,9 +67,10 @@ class RequestFilters:
             if "\x00" in (getattr(self, name) or ""):
                 raise InvalidError(_("%(name)s：不允许 NUL 字符") % {"name": name})
         if self.hall:
-            hall = Hall.objects.filter(code=self.hall).first()
-            if hall is None:
+            halls = _hall(self.hall)
+            if not halls:
                 raise InvalidError(_("议事厅：没有编码为 %(code)r 的议事厅") % {"code": self.hall})
+            hall = halls[0]
             qs = qs.filter(
                 Q(hall__path__startswith=hall.path) | Q(origin_hall__path__startswith=hall.path)
             )
@@ -78,7 +84,7 @@ class RequestFilters:
                 )
             qs = qs.filter(status__in=wanted)
         if self.department:
-            if not Department.objects.filter(code=self.department).exists():
+            if not _department(self.department):
                 raise InvalidError(
                     _("部门：没有编码为 %(code)r 的部门") % {"code": self.department}
                 )

@@ -10,7 +10,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from yishiting.api.models import ApiToken
 from yishiting.requests import actions
@@ -139,6 +141,22 @@ def test_order_is_stable_and_pages_have_totals(county: County) -> None:
         seen += [r["id"] for r in body["results"]]
     # Same submission time: the id breaks the tie, newest (highest) first, nothing repeated.
     assert seen == [r.pk for r in reversed(made)]
+    # Past the end, a full page, a page not full: the same total each time.
+    for query, rows, pages in [
+        ("page_size=2&page=4", 0, 3),
+        ("page_size=5", 5, 1),
+        ("page_size=5&page=2", 0, 1),
+        ("page_size=10", 5, 1),
+    ]:
+        body = call("get", f"/requests?{query}", auth).json()
+        assert (body["count"], len(body["results"]), body["pages"]) == (5, rows, pages), query
+    # A page that is not full ends the list: no COUNT is needed for its total.
+    with CaptureQueriesContext(connection) as queries:
+        assert call("get", "/requests?page_size=10", auth).json()["count"] == 5
+    assert not [q for q in queries if "COUNT(" in q["sql"].upper()]
+    with CaptureQueriesContext(connection) as queries:
+        assert call("get", "/requests?status=closed", auth).json()["count"] == 0
+    assert not [q for q in queries if "COUNT(" in q["sql"].upper()]
     assert error_code(call("get", "/requests?page_size=101", auth), 422) == "invalid"
     assert error_code(call("get", "/requests?page=0", auth), 422) == "invalid"
     assert error_code(call("get", "/requests?page=1000000000000", auth), 422) == "invalid"
