@@ -10,11 +10,11 @@ from django.utils.translation import gettext_lazy as _
 def _fingerprint_new_request(
     sender: Any, instance: Any, created: bool, raw: bool, **_: Any
 ) -> None:
-    """Every new request gets its duplicate fingerprint once its transaction commits."""
+    """Every new request gets its duplicate fingerprint in its own transaction."""
     if created and not raw:
-        from yishiting.routing.duplicates import index_after_commit
+        from yishiting.routing.duplicates import index_new
 
-        index_after_commit(instance)
+        index_new(instance)
 
 
 class RoutingConfig(AppConfig):
@@ -26,7 +26,7 @@ class RoutingConfig(AppConfig):
 
     def ready(self) -> None:
         # A receiver, not a call in do_submit: the case engine stays unaware of routing, and
-        # a failure here is logged after commit, never undoing a resident's submission.
+        # a failure here is logged and undoes only the fingerprint, never a submission.
         post_save.connect(
             _fingerprint_new_request,
             sender="requests.Request",

@@ -125,17 +125,24 @@ def index_missing(now: datetime, *, window: timedelta = WINDOW) -> int:
     return count
 
 
-def index_after_commit(req: Request) -> None:
-    """Fingerprint a new request once its transaction commits; a failure is logged, never
-    raised, so duplicates can never stop a resident from filing."""
-
-    def run() -> None:
-        try:
-            index_request(req)
-        except Exception:
-            log.exception("could not fingerprint request %s", req.pk)
-
-    transaction.on_commit(run)
+def index_new(req: Request) -> None:
+    """Fingerprint a request just inserted, in its transaction (no second write transaction
+    after the commit), under a savepoint: a failure is logged and undoes only the fingerprint
+    (`index_missing`, run by `routing_train`, writes it later), so duplicates can never stop a
+    resident from filing."""
+    try:
+        grams = shingles(request_text(req.title, req.text))
+        with transaction.atomic():
+            Fingerprint.objects.create(
+                request_id=req.pk,
+                hall_id=req.origin_hall_id,
+                created_at=req.created_at,
+                signature=_signature(grams).tobytes(),
+                shingles=len(grams),
+                open=req.status in OPEN,
+            )
+    except Exception:
+        log.exception("could not fingerprint request %s", req.pk)
 
 
 def _neighbours(hall: Hall) -> QuerySet[Hall]:

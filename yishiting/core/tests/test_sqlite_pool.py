@@ -73,3 +73,23 @@ def test_a_replaced_files_connections_are_not_reused(tmp_path: Path) -> None:
     _, again = _raw(db)
     assert again is not raw
     assert again.execute("SELECT name FROM sqlite_master").fetchone()[0] == "marker"
+
+
+def test_placeholders_are_converted_once_per_statement(tmp_path: Path) -> None:
+    from yishiting.core.sqlite import base
+
+    w = _wrapper(tmp_path / "q.sqlite3")
+    base._qmark.cache_clear()
+    with w.cursor() as c:
+        c.execute("CREATE TABLE t (a TEXT, b INTEGER)")
+        insert = "INSERT INTO t (a, b) VALUES (%s, %s)"
+        for i in range(3):
+            c.execute(insert, [f"{i}%s", i])
+        # '%%' is a literal percent sign, as in Django's own backend
+        c.execute("SELECT a FROM t WHERE a LIKE '%%' || %s ORDER BY b", ["%s"])
+        assert [r[0] for r in c.fetchall()] == ["0%s", "1%s", "2%s"]
+        c.execute("SELECT b FROM t WHERE b = %(n)s", {"n": 2})  # named: Django's own path
+        assert c.fetchone()[0] == 2
+    info = base._qmark.cache_info()
+    assert (info.hits, info.misses) == (2, 2)
+    w.close()

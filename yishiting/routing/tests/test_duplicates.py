@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from yishiting.requests.actions import (
@@ -16,6 +17,7 @@ from yishiting.requests.actions import (
     do_start,
     do_submit,
 )
+from yishiting.requests.models import Request
 from yishiting.routing.duplicates import (
     index_missing,
     merge_candidates,
@@ -27,7 +29,7 @@ from yishiting.routing.duplicates import (
 from yishiting.routing.models import Fingerprint
 from yishiting.testing import County
 
-pytestmark = pytest.mark.django_db(transaction=True)  # fingerprints are written on commit
+pytestmark = pytest.mark.django_db
 
 LAMP = "东关村村口的路灯坏了，晚上一片漆黑，老人出门很不方便"
 
@@ -55,6 +57,33 @@ def test_a_new_request_is_fingerprinted(county: County) -> None:
     fp = Fingerprint.objects.get(request_id=req.pk)
     assert fp.hall_id == county.village.pk
     assert bytes(fp.signature) == signature(f"{req.title} {req.text}").tobytes()
+
+
+def test_the_fingerprint_commits_with_the_request(county: County) -> None:
+    with transaction.atomic():
+        req = do_submit(actor=county["resident1"], hall=county.village, text=LAMP)
+        # written in the submission's transaction, not in a second one after it
+        assert Fingerprint.objects.filter(request_id=req.pk).exists()
+        transaction.set_rollback(True)
+    assert not Fingerprint.objects.exists()
+
+
+def test_a_failed_fingerprint_never_stops_a_submission(
+    county: County, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(grams: object) -> None:
+        raise ValueError("no signature")
+
+    monkeypatch.setattr("yishiting.routing.duplicates._signature", broken)
+    with transaction.atomic():
+        req = do_submit(actor=county["resident1"], hall=county.village, text=LAMP)
+        # the savepoint undid the fingerprint alone: the transaction goes on
+        do_acknowledge(req, actor=county["liaison1"])
+    assert Request.objects.get(pk=req.pk).status == "acknowledged"
+    assert not Fingerprint.objects.exists()
+    assert "could not fingerprint request" in caplog.text
+    monkeypatch.undo()
+    assert index_missing(timezone.now()) == 1
 
 
 def test_offers_the_same_problem_in_the_hall_and_its_neighbours(county: County) -> None:

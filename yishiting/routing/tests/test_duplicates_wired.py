@@ -18,12 +18,10 @@ LAMP_AGAIN = "东关村村口路灯坏了好几天了，晚上很黑，老人出
 
 
 @pytest.fixture
-def lamps(county: County, django_capture_on_commit_callbacks: Any) -> tuple[Request, Request]:
-    """Two residents report the same broken lamp (fingerprints written after commit)."""
-    with django_capture_on_commit_callbacks(execute=True):
-        first = A.do_submit(actor=county["resident1"], hall=county.village, text=LAMP)
-    with django_capture_on_commit_callbacks(execute=True):
-        second = A.do_submit(actor=county["resident2"], hall=county.village2, text=LAMP_AGAIN)
+def lamps(county: County) -> tuple[Request, Request]:
+    """Two residents report the same broken lamp."""
+    first = A.do_submit(actor=county["resident1"], hall=county.village, text=LAMP)
+    second = A.do_submit(actor=county["resident2"], hall=county.village2, text=LAMP_AGAIN)
     return first, second
 
 

@@ -172,11 +172,8 @@ def test_capture_prefills_and_files_on_behalf(county, client) -> None:
     assert req.channel == "capture" and req.reporter is None
 
 
-def test_similar_open_requests_while_typing_and_cosign(
-    county, client, django_capture_on_commit_callbacks
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):  # its fingerprint, after commit
-        req = submit(county, county["resident1"])
+def test_similar_open_requests_while_typing_and_cosign(county, client) -> None:
+    req = submit(county, county["resident1"])
     login(client, county["resident2"])
     found = client.get(f"/h/{county.village.code}/similar/", {"text": "村口路灯坏了好几天"})
     assert f"/r/{req.pk}/do/cosign/" in found.content.decode()
