@@ -88,28 +88,23 @@ def request_text(title: str, text: str) -> str:
     return f"{title} {text}"
 
 
+def _fingerprint(req: Request) -> dict[str, Any]:
+    """A request's fingerprint columns (but its id)."""
+    grams = shingles(request_text(req.title, req.text))
+    return {
+        "hall_id": req.origin_hall_id,
+        "created_at": req.created_at,
+        "signature": _signature(grams).tobytes(),
+        "shingles": len(grams),
+        "open": req.status in OPEN,
+    }
+
+
 def index_request(req: Request) -> Fingerprint:
     """Write (or rewrite) a request's fingerprint."""
-    grams = shingles(request_text(req.title, req.text))
-    fp = Fingerprint(
-        request_id=req.pk,
-        hall_id=req.origin_hall_id,
-        created_at=req.created_at,
-        signature=_signature(grams).tobytes(),
-        shingles=len(grams),
-        open=req.status in OPEN,
-    )
-    Fingerprint.objects.update_or_create(
-        request_id=req.pk,
-        defaults={
-            "hall_id": fp.hall_id,
-            "created_at": fp.created_at,
-            "signature": fp.signature,
-            "shingles": fp.shingles,
-            "open": fp.open,
-        },
-    )
-    return fp
+    fields = _fingerprint(req)
+    Fingerprint.objects.update_or_create(request_id=req.pk, defaults=fields)
+    return Fingerprint(request_id=req.pk, **fields)
 
 
 def index_missing(now: datetime, *, window: timedelta = WINDOW) -> int:
@@ -131,16 +126,9 @@ def index_new(req: Request) -> None:
     (`index_missing`, run by `routing_train`, writes it later), so duplicates can never stop a
     resident from filing."""
     try:
-        grams = shingles(request_text(req.title, req.text))
+        fields = _fingerprint(req)
         with transaction.atomic():
-            Fingerprint.objects.create(
-                request_id=req.pk,
-                hall_id=req.origin_hall_id,
-                created_at=req.created_at,
-                signature=_signature(grams).tobytes(),
-                shingles=len(grams),
-                open=req.status in OPEN,
-            )
+            Fingerprint.objects.create(request_id=req.pk, **fields)
     except Exception:
         log.exception("could not fingerprint request %s", req.pk)
 
