@@ -351,9 +351,11 @@ def _ancestors(hall: Hall) -> list[Hall]:
     return list(Hall.objects.filter(code__in=hall.ancestor_codes()))
 
 
-def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) -> int:
-    """Remind the handler that a clock is 50% / 80% used (催办), once per clock and level."""
-    total = 0
+def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) -> list[Outgoing]:
+    """The reminders that a clock is 50% / 80% used (催办), once per clock and level: worked out
+    before the sweep's transaction (they read who handles the request), written in it
+    (`outbox.write`)."""
+    items: list[Outgoing] = []
     for w in warnings:
         clock, pct = w["clock"], int(w["pct"])
         reminder = w.get("reminder", pct >= 80)  # rows written before the flag: 80 was it
@@ -376,5 +378,5 @@ def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) ->
                 batch.robots(robots(department_id=req.department_id), title, body)
             else:
                 batch.robots(robots(hall=req.hall), title, body)
-        total += outbox.write(batch.items, now=now, request_id=req.pk)
-    return total
+        items += batch.items
+    return items

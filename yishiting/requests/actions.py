@@ -509,6 +509,7 @@ def do_warn(req: Request | int, *, now: datetime | None = None) -> Request:
     per clock (the highest level reached), recorded as notification rows whose idempotency
     keys make a second sweep's attempt a no-op. The request's version is not bumped: a
     warning changes nothing a person acts on, so it must not make their action a conflict."""
+    from yishiting.notify import outbox
     from yishiting.notify import rules as notify_rules
 
     now = now or timezone.now()
@@ -531,13 +532,16 @@ def do_warn(req: Request | int, *, now: datetime | None = None) -> Request:
         if n != "reopen_until" and (d := getattr(req, n)) is not None and d >= due_at
     ]
     next_due = min([*pending, *(_at(w) for w in rest)], default=None)
+    # Outside the write lock: the reminders as the request is at this version (the guarded
+    # update below writes nothing if it has moved on since).
+    reminders = notify_rules.for_warnings(req, list(latest.values()), now)
     with transaction.atomic():
         updated = Request.objects.filter(pk=req.pk, version=req.version, next_due_at=due_at).update(
             warnings=rest, next_due_at=next_due
         )
         if updated != 1:
             raise ConflictError(_("诉求 %(id)s 已被他人修改，请刷新后再试") % {"id": req.pk})
-        notify_rules.for_warnings(req, list(latest.values()), now)
+        outbox.write(reminders, now=now, request_id=req.pk)
     req.warnings, req.next_due_at = rest, next_due
     return req
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from yishiting.notify import duty, housekeeping, queries
 from yishiting.notify.models import Notification
@@ -127,6 +129,19 @@ def test_two_sweeps_record_each_warning_once(county: County) -> None:
     with pytest.raises(Exception):  # noqa: B017
         A.do_warn(stale, now=T0 + timedelta(seconds=150))
     assert len(warnings_of(r.pk)) == 1
+
+
+def test_a_warning_reads_who_to_tell_before_it_takes_the_write_lock(county: County) -> None:
+    r = submit(county)
+    with CaptureQueriesContext(connection) as queries:
+        A.do_warn(r.pk, now=T0 + timedelta(seconds=150))
+    sql = [q["sql"] for q in queries]
+    begin = next(i for i, q in enumerate(sql) if q.startswith(("SAVEPOINT", "BEGIN")))
+    # Inside the transaction: the guarded update and the outbox (its key check, its rows).
+    inside = [q for q in sql[begin + 1 :] if not q.startswith("RELEASE")]
+    assert inside[0].startswith("UPDATE"), inside
+    assert all(q.startswith("INSERT") or "notify_notification" in q for q in inside[1:]), inside
+    assert ("提醒：响应时限已过半", "liaison1", "in_app") in warnings_of(r.pk)
 
 
 def test_submit_and_dispatch_in_working_hours_tell_the_hall_and_the_department(
