@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 def _fingerprint_new_request(
     sender: Any, instance: Any, created: bool, raw: bool, **_: Any
 ) -> None:
-    """Every new request gets its duplicate fingerprint in its own transaction."""
+    """Every new request gets its duplicate fingerprint in the transaction that inserts it."""
     if created and not raw:
         from yishiting.routing.duplicates import index_new
 
