@@ -18,7 +18,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -155,50 +156,68 @@ def _unique(users: Iterable[User]) -> list[User]:
 # --- what ------------------------------------------------------------------------------------
 
 
-class Batch:
-    """The notifications one event causes, with keys derived from the event."""
+# A text, or one worked out from the request once it is written (a submission's number).
+Text = str | Callable[[Request], str]
 
-    def __init__(self, key: str, req: Request, kind: str) -> None:
-        self.key = key
+
+@dataclass(frozen=True)
+class _Entry:
+    channel: str
+    destination: str
+    title: str
+    body: Text
+    key: str  # after the batch's own key
+    kind: str
+    user_id: int | None = None
+    binding_id: int | None = None
+
+
+class Batch:
+    """The notifications one event (or one reminder) causes: who is told what. Worked out
+    before the write transaction, since that means reading who handles the request, the duty
+    roster and the robots; `outgoing` gives the rows once the ids in their keys and links are
+    known, inside the transaction."""
+
+    def __init__(self, req: Request, kind: str) -> None:
         self.req = req
         self.kind = kind
-        self.items: list[Outgoing] = []
+        self.entries: list[_Entry] = []
+        self.hooks: list[Webhook] = []
 
     def users(
         self,
         users: Iterable[User],
         title: str,
-        body: str,
+        body: Text,
         channels: tuple[str, ...] = IN_APP,
         kind: str = "",
     ) -> None:
+        kind = kind or self.kind
         for user in users:
             for channel in channels:
                 if channel == NotifyChannel.SMS and not user.phone:
                     continue
-                self.items.append(
-                    Outgoing(
+                self.entries.append(
+                    _Entry(
                         channel=channel,
                         destination=f"{channel}:user:{user.pk}",
                         title=title,
                         body=body,
-                        url=link(self.req),
-                        key=f"{self.key}:{kind or self.kind}:{channel}:u{user.pk}",
-                        kind=kind or self.kind,
+                        key=f"{kind}:{channel}:u{user.pk}",
+                        kind=kind,
                         user_id=user.pk,
                     )
                 )
 
-    def robots(self, bindings: Iterable[RobotBinding], title: str, body: str) -> None:
+    def robots(self, bindings: Iterable[RobotBinding], title: str, body: Text) -> None:
         for binding in bindings:
-            self.items.append(
-                Outgoing(
+            self.entries.append(
+                _Entry(
                     channel=binding.kind,
                     destination=binding.destination,
                     title=title,
                     body=body,
-                    url=link(self.req),
-                    key=f"{self.key}:{self.kind}:robot{binding.pk}",
+                    key=f"{self.kind}:robot{binding.pk}",
                     kind=self.kind,
                     binding_id=binding.pk,
                 )
@@ -208,27 +227,49 @@ class Batch:
         """Every active webhook that wants this public event's verb (one queue per webhook)."""
         if not event.public:
             return
-        from yishiting.notify.webhooks import payload, views
-
         active = config.cached(
             "webhooks", lambda: list(Webhook.objects.filter(active=True).order_by("id"))
         )
-        hooks = [h for h in active if h.wants(event.verb)]
-        seen = views(event, self.req) if hooks else {}
-        for hook in hooks:
-            key = f"{self.key}:{event.verb}:webhook{hook.pk}"
-            self.items.append(
+        self.hooks = [h for h in active if h.wants(event.verb)]
+
+    def outgoing(self, key: str, event: Event | None = None) -> list[Outgoing]:
+        """The rows, their keys under `key`; `event` (written, with its photos) for the
+        webhooks' payloads."""
+        url = link(self.req)
+        items = [
+            Outgoing(
+                channel=e.channel,
+                destination=e.destination,
+                title=e.title,
+                body=e.body if isinstance(e.body, str) else e.body(self.req),
+                url=url,
+                key=f"{key}:{e.key}",
+                kind=e.kind,
+                user_id=e.user_id,
+                binding_id=e.binding_id,
+            )
+            for e in self.entries
+        ]
+        if not self.hooks or event is None:
+            return items
+        from yishiting.notify.webhooks import payload, views
+
+        seen = views(event, self.req)
+        for hook in self.hooks:
+            hook_key = f"{key}:{event.verb}:webhook{hook.pk}"
+            items.append(
                 Outgoing(
                     channel=NotifyChannel.WEBHOOK,
                     destination=hook.destination,
                     title=event.verb,
-                    body=payload(key, seen),
+                    body=payload(hook_key, seen),
                     url="",
-                    key=key,
+                    key=hook_key,
                     kind="webhook",
                     webhook_id=hook.pk,
                 )
             )
+        return items
 
 
 def _public(req: Request, text: str) -> str:
@@ -243,14 +284,15 @@ def _duty(batch: Batch, at: datetime, title: str, body: str) -> None:
     batch.users(duty.on_duty(batch.req.hall.county_code, at), title, body, URGENT, kind="duty")
 
 
-def for_event(event: Event, before: Request | None, after: Request) -> None:
-    """Write the notifications `event` causes (inside its transaction)."""
-    if outbox.is_muted():
-        return
+def for_event(event: Event, before: Request | None, after: Request) -> Batch:
+    """Who `event` tells what, from the request as the event leaves it (`after`): worked out
+    before the event's transaction; `write` stores them inside it."""
     req = after
     verb = Verb(event.verb)
     now = event.created_at
-    batch = Batch(f"e{event.pk}", req, str(verb))
+    batch = Batch(req, str(verb))
+    if outbox.is_muted():
+        return batch
     head = f"{req.hall.name} · {req.title}"
     # Chat groups and followers (co-signers among them) get the public, masked text (§6).
     public_head = f"{req.hall.name} · {_public(req, req.title)}"
@@ -258,16 +300,16 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
         case Verb.SUBMIT:
             body = f"{head}\n{req.text[:120]}\n请在 {_when(req.respond_by)} 前响应。"
             batch.users(staff_of(req.hall), "新诉求待响应", body)
-            robot_body = (
+            robot_body: Text = (
                 f"{public_head}\n{_public(req, req.text)[:120]}\n"
                 f"请在 {_when(req.respond_by)} 前响应。"
             )
             if req.channel == "wecom":
                 # the resident wrote in this very group under this name: not a disclosure
                 name = req.reporter_name or "群众"
-                robot_body = (
-                    f"已收到{name}反映的问题：{req.title}\n编号 {req.number}，查询码 "
-                    f"{req.follow_code}。联络员将在 {_when(req.respond_by)} 前响应。"
+                robot_body = lambda r: (  # noqa: E731  # the number exists once it is written
+                    f"已收到{name}反映的问题：{r.title}\n编号 {r.number}，查询码 "
+                    f"{r.follow_code}。联络员将在 {_when(r.respond_by)} 前响应。"
                 )
             batch.robots(robots(hall=req.hall), "新诉求待响应", robot_body)
             if duty.is_off_hours(now):
@@ -329,7 +371,14 @@ def for_event(event: Event, before: Request | None, after: Request) -> None:
                 ]
             batch.users(reviewers, "不满意待复核", body)
     batch.webhooks(event)
-    outbox.write(batch.items, now=now, request_id=req.pk, event_id=event.pk)
+    return batch
+
+
+def write(batch: Batch, event: Event) -> None:
+    """Store `for_event`'s notifications, inside the event's transaction (the event and its
+    photos written, so their ids are known)."""
+    items = batch.outgoing(f"e{event.pk}", event)
+    outbox.write(items, now=event.created_at, request_id=batch.req.pk, event_id=event.pk)
 
 
 def _forward(batch: Batch, event: Event, head: str) -> None:
@@ -359,7 +408,7 @@ def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) ->
     for w in warnings:
         clock, pct = w["clock"], int(w["pct"])
         reminder = w.get("reminder", pct >= 80)  # rows written before the flag: 80 was it
-        batch = Batch(f"w{req.pk}:{clock}:{w['deadline']}:{pct}", req, "warning")
+        batch = Batch(req, "warning")
         label = CLOCK_LABELS.get(clock, clock)
         title = f"催办：{label}时限已过{pct}%" if reminder else f"提醒：{label}时限已过半"
         deadline = datetime.fromisoformat(w["deadline"])
@@ -378,5 +427,5 @@ def for_warnings(req: Request, warnings: list[dict[str, Any]], now: datetime) ->
                 batch.robots(robots(department_id=req.department_id), title, body)
             else:
                 batch.robots(robots(hall=req.hall), title, body)
-        items += batch.items
+        items += batch.outgoing(f"w{req.pk}:{clock}:{w['deadline']}:{pct}")
     return items

@@ -1,6 +1,6 @@
 """Outbound webhooks (docs/webhooks.md): the payload of an event, its signature, the sender.
 
-The payload is built in the event's transaction (`rules.for_event`) and stored as the
+The payload is built in the event's transaction (`rules.write`) and stored as the
 notification row's body, so that every retry sends the same bytes and the log shows them.
 Each try is signed afresh: ``X-Yishiting-Signature: sha256=<hex HMAC-SHA256(secret,
 f"{timestamp}.{body}")>`` with ``X-Yishiting-Timestamp`` the unix seconds of that try.

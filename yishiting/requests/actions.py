@@ -595,37 +595,42 @@ def _commit(
         fields["first_responded_at"] = now
     saved: list[Attachment | Voice] = []
     before = copy.copy(req)
+    event = Event(
+        request_id=req.pk,
+        seq=req.version + 1,
+        verb=verb,
+        actor=who.user if who else None,
+        from_status=req.status,
+        to_status=to,
+        note=note,
+        public=public,
+        data=change.data,
+        created_at=now,
+    )
     try:
+        # Before the write transaction: the photos' files, and the request as the event
+        # leaves it (the row will hold exactly these values, so the instance is updated
+        # rather than read back; the old values go back if the write does not commit), from
+        # which the effects are worked out.
+        photos = _store(change.photos, now, saved)
+        for name, value in fields.items():
+            setattr(req, name, value)
+        req.version += 1
+        req.updated_at = now
+        planned = effects.plan(event, before, req)
         with transaction.atomic():
-            updated = Request.objects.filter(pk=req.pk, version=req.version).update(
-                version=req.version + 1, updated_at=now, **fields
+            updated = Request.objects.filter(pk=req.pk, version=before.version).update(
+                version=req.version, updated_at=now, **fields
             )
             if updated != 1:
                 raise ConflictError(_("诉求 %(id)s 已被他人修改，请刷新后再试") % {"id": req.pk})
-            event = Event.objects.create(
-                request_id=req.pk,
-                seq=req.version + 1,
-                verb=verb,
-                actor=who.user if who else None,
-                from_status=req.status,
-                to_status=to,
-                note=note,
-                public=public,
-                data=change.data,
-                created_at=now,
-            )
-            _attach(req.pk, event, change.photos, now, saved)
+            event.save(force_insert=True)
+            _attach(req.pk, event, photos)
             _follow(req.pk, change.followers, now)
             for part in parts.changed:
                 part.save()
-            # The row now holds exactly these values: update the instance rather than read
-            # it back (and put the old values back if the transaction does not commit).
-            for name, value in fields.items():
-                setattr(req, name, value)
-            req.version += 1
-            req.updated_at = now
             hold_parts(req, parts.all)
-            effects.after_event(event, before, req)
+            effects.write(planned)
     except IntegrityError:
         _discard(saved)
         req.__dict__.update(before.__dict__)
@@ -708,17 +713,14 @@ def part_clocks_due(req: Request, at: datetime) -> list[str]:
     return out
 
 
-def _attach(
-    request_id: int,
-    event: Event,
-    photos: Iterable[Photo],
-    now: datetime,
-    saved: list[Attachment | Voice],
-) -> None:
+def _store(
+    photos: Iterable[Photo], now: datetime, saved: list[Attachment | Voice]
+) -> list[Attachment]:
+    """Write the photos' files (before the write transaction; `saved` lists them, for
+    `_discard` if it does not commit)."""
+    out = []
     for photo in photos:
         attachment = Attachment(
-            request_id=request_id,
-            event=event,
             content_type=photo.content_type,
             size=photo.content.size,
             width=photo.width,
@@ -728,6 +730,15 @@ def _attach(
         )
         attachment.file.save(photo.content.name or "photo.jpg", photo.content, save=False)
         saved.append(attachment)
+        out.append(attachment)
+    return out
+
+
+def _attach(request_id: int, event: Event, attachments: list[Attachment]) -> None:
+    """The rows of `_store`d photos, attached to their event (inside its transaction)."""
+    for attachment in attachments:
+        attachment.request_id = request_id
+        attachment.event = event
         attachment.save()
 
 
@@ -844,44 +855,49 @@ def do_submit(
     )
     for name, value in fields.items():
         setattr(req, name, value)
+    event = Event(
+        seq=1,
+        verb=Verb.SUBMIT,
+        actor=who.user if who else None,
+        to_status=State.SUBMITTED,
+        data={
+            **(data or {}),
+            "hall": hall.code,
+            "channel": req.channel,
+            # The first-response deadline, for 响应率 (stats) and replay.
+            "respond_by": req.respond_by.isoformat() if req.respond_by else None,
+        },
+        created_at=now,
+    )
     saved: list[Attachment | Voice] = []
     try:
-        with transaction.atomic():
-            req.save()
-            event = Event.objects.create(
-                request=req,
-                seq=1,
-                verb=Verb.SUBMIT,
-                actor=who.user if who else None,
-                to_status=State.SUBMITTED,
-                data={
-                    **(data or {}),
-                    "hall": hall.code,
-                    "channel": req.channel,
-                    # The first-response deadline, for 响应率 (stats) and replay.
-                    "respond_by": req.respond_by.isoformat() if req.respond_by else None,
-                },
+        # Before the write transaction: the files, and the effects (effects.plan).
+        stored = _store(cleaned, now, saved)
+        kept = None
+        if clip is not None:
+            kept = Voice(
+                content_type=clip.content_type,
+                size=clip.content.size,
+                sha256=clip.sha256,
                 created_at=now,
             )
-            _attach(req.pk, event, cleaned, now, saved)
-            if clip is not None:
-                kept = Voice(
-                    request=req,
-                    event=event,
-                    content_type=clip.content_type,
-                    size=clip.content.size,
-                    sha256=clip.sha256,
-                    created_at=now,
-                )
-                kept.file.save(clip.content.name or "voice", clip.content, save=False)
-                saved.append(kept)
+            kept.file.save(clip.content.name or "voice", clip.content, save=False)
+            saved.append(kept)
+        # What the views would read back: no parts yet, and the voice just stored.
+        hold_parts(req, [])
+        Request.voice.related.set_cached_value(req, kept)
+        planned = effects.plan(event, None, req)
+        with transaction.atomic():
+            req.save()
+            event.request = req
+            event.save(force_insert=True)
+            _attach(req.pk, event, stored)
+            if kept is not None:
+                kept.request, kept.event = req, event
                 kept.save()
-            # What the views would read back: no parts yet, and the voice just stored.
-            hold_parts(req, [])
-            Request.voice.related.set_cached_value(req, kept if clip is not None else None)
             if reporter is not None:
                 _follow(req.pk, [(reporter.pk, FollowerKind.REPORTER)], now)
-            effects.after_event(event, None, req)
+            effects.write(planned)
     except BaseException:
         _discard(saved)
         raise

@@ -1,4 +1,5 @@
-"""What an event sets off in routing (called from `requests.effects.after_event`).
+"""What an event sets off in routing (called from `requests.effects.write`,
+inside the event's transaction).
 
 Kept free of the model code (scikit-learn loads only in the worker that needs it): when a
 request is escalated into the county's assignment hall, a `route_task` is queued in the

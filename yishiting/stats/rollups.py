@@ -1,4 +1,5 @@
-"""The rollups: kept in step with every event, inside its transaction, and rebuilt from raw rows.
+"""The rollups: kept in step with every event (its change worked out before its transaction,
+added inside it), and rebuilt from raw rows.
 
 Each request contributes a fixed set of counts to the rollups, a pure function of its row and
 its events (`contributions`). An event changes a request, so it changes that set: the rollups
@@ -395,20 +396,23 @@ def deferred() -> Iterator[None]:
     rebuild()
 
 
-def on_event(event: Any, before: Any, after: Any) -> None:
-    """Move the rollups by what `event` changed in its request (called from effects.after_event,
-    inside the event's transaction)."""
+def changes(event: Any, before: Any, after: Any) -> dict[RowKey, Vector]:
+    """What `event` moves in the rollups, from the request as it was (`before`, None for a
+    submission) and as the event leaves it (`after`). Worked out before the event's
+    transaction from the request's events so far, and `add`ed inside it (effects.write); the
+    verb's version guard refuses the write if another event came in between."""
     if _deferred.get():
-        return
-    events = _events_of_request(after.pk)
+        return {}
+    new_event = tuple(getattr(event, f) for f in EVENT_FIELDS)
+    events = [] if before is None else [e for e in _events_of_request(after.pk) if e[0] < event.seq]
     new_row = Row.of(after)
-    new = contributions(new_row, facts(events))
+    new = contributions(new_row, facts([*events, new_event]))  # type: ignore[list-item]
     rows: dict[RowKey, Vector] = {}
     if before is None:
         expand(new_row.attribution, new, rows)
     else:
         old_row = Row.of(before)
-        old = contributions(old_row, facts(e for e in events if e[0] < event.seq))
+        old = contributions(old_row, facts(events))
         if old_row.attribution == new_row.attribution:
             diff = Counter(new)
             diff.subtract(old)
@@ -416,7 +420,7 @@ def on_event(event: Any, before: Any, after: Any) -> None:
         else:
             expand(old_row.attribution, {k: -v for k, v in old.items()}, rows)
             expand(new_row.attribution, new, rows)
-    add(rows)
+    return rows
 
 
 # --- the rebuild ------------------------------------------------------------------------------

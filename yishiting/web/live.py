@@ -82,7 +82,7 @@ def _in_loop(loop: asyncio.AbstractEventLoop) -> bool:
 
 
 def publish(event: Event, before: Request | None, after: Request) -> None:
-    """Called from effects.after_event: push once the event's transaction has committed."""
+    """Called from effects.write: push once the event's transaction has committed."""
     message = {
         "type": "live.message",
         "kind": "new" if event.verb == Verb.SUBMIT else "changed",

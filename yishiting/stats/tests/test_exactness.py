@@ -202,6 +202,9 @@ def test_rollups_equal_raw_counts_after_random_histories() -> None:
         max_examples=int(os.environ.get("YISHITING_STATS_EXAMPLES", 25)),
         deadline=None,
         database=None,
+        # The same walks every run: unseeded, 25 walks reach a rating only most of the time,
+        # and the coverage check below would fail by chance.
+        derandomize=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(steps=st.lists(step, min_size=25, max_size=60), weight=st.sampled_from(["1", "0.9"]))
