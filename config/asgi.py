@@ -7,7 +7,7 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup(set_prefix=False)
 
-from yishiting.core.asgi import LimitedASGIHandler, exit_with_parent  # noqa: E402
+from yishiting.core.asgi import LimitedASGIHandler, exit_with_parent, tune_gc  # noqa: E402
 
 exit_with_parent()
 
@@ -27,3 +27,5 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+# Last: what was loaded so far is frozen, out of the collector's way (core.asgi.tune_gc).
+tune_gc()

@@ -21,6 +21,7 @@ reader holds no slot.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import threading
 import time
@@ -54,6 +55,30 @@ def exit_with_parent() -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+# The cyclic garbage collector's thresholds in a long-running process (Python's: 700, 10, 10).
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def tune_gc() -> None:
+    """Keep the cyclic garbage collector's pauses short in a server or worker process.
+
+    Every HTTP request leaves a few hundred objects in reference cycles (Django's request, its
+    database wrapper, the cancelled task that listened for a disconnect, with its traceback),
+    so the collector runs often. Collected every 700 allocations, the objects of the requests
+    still running were promoted to the old generations, and their growth set off a full
+    collection a dozen times a minute, each walking the whole heap again (Django, the apps,
+    the URL conf): pauses of up to 370 ms. Now what start-up loaded is frozen (never walked
+    again) and the young generation is collected every 10,000 allocations, when the requests
+    it holds are mostly over. Full size, SQLite, 90 s: the collector's time per server
+    process 4.8 → 1.3 s, its longest pause 370 → 100 ms, submit p99 ~800 → ~300 ms
+    (docs/proof.md, session 11; 50,000 made each young collection free ~40,000 objects at
+    once, pauses up to 210 ms).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class LimitedASGIHandler(ASGIHandler):

@@ -97,9 +97,12 @@ def write(
     now: datetime,
     request_id: int | None = None,
     event_id: int | None = None,
+    new_keys: bool = False,
 ) -> int:
     """Write the notifications (skipping keys already written) and enqueue their delivery;
-    call inside the transaction of what caused them. Returns how many were new."""
+    call inside the transaction of what caused them. Returns how many were new. `new_keys`:
+    the caller knows no key can exist yet (they name an event written in this transaction),
+    so the check is skipped."""
     if is_muted():
         return 0
     rows = []
@@ -129,13 +132,15 @@ def write(
         )
     if not rows:
         return 0
-    keys = [r.idempotency_key for r in rows]
-    existing = set(
-        Notification.objects.filter(idempotency_key__in=keys).values_list(
-            "idempotency_key", flat=True
+    fresh = rows
+    if not new_keys:
+        keys = [r.idempotency_key for r in rows]
+        existing = set(
+            Notification.objects.filter(idempotency_key__in=keys).values_list(
+                "idempotency_key", flat=True
+            )
         )
-    )
-    fresh = [r for r in rows if r.idempotency_key not in existing]
+        fresh = [r for r in rows if r.idempotency_key not in existing]
     # ignore_conflicts: a concurrent writer of the same key (two sweeps) wins quietly.
     Notification.objects.bulk_create(fresh, ignore_conflicts=True)
     for key in sorted({r.destination for r in fresh if r.status == NotifyStatus.PENDING}):

@@ -376,9 +376,12 @@ def for_event(event: Event, before: Request | None, after: Request) -> Batch:
 
 def write(batch: Batch, event: Event) -> None:
     """Store `for_event`'s notifications, inside the event's transaction (the event and its
-    photos written, so their ids are known)."""
+    photos written, so their ids are known). The keys name the event, new in this
+    transaction: none can exist yet."""
     items = batch.outgoing(f"e{event.pk}", event)
-    outbox.write(items, now=event.created_at, request_id=batch.req.pk, event_id=event.pk)
+    outbox.write(
+        items, now=event.created_at, request_id=batch.req.pk, event_id=event.pk, new_keys=True
+    )
 
 
 def _forward(batch: Batch, event: Event, head: str) -> None:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from yishiting.core.asgi import KEEP_ALIVE_SECONDS, PARENT_ENV
+from yishiting.core.asgi import KEEP_ALIVE_SECONDS, PARENT_ENV, tune_gc
 from yishiting.core.background import Background
 
 
@@ -34,6 +34,7 @@ def serve(host: str, port: int, *, worker: bool = True) -> None:
     processes = settings.SERVE_PROCESSES
     if processes > 1:
         os.environ[PARENT_ENV] = str(os.getpid())  # the children inherit the environment
+    tune_gc()  # this process runs the worker; each server process does it too (config.asgi)
     background = Background().start() if worker else None
     try:
         uvicorn.run(

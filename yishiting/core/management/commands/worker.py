@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
+from yishiting.core.asgi import tune_gc
 from yishiting.core.background import Background
 
 
@@ -15,6 +16,7 @@ class Command(BaseCommand):
     help = "Run the deadline sweep and the background task worker until stopped."
 
     def handle(self, *args: Any, **options: Any) -> None:
+        tune_gc()
         background = Background().start()
         done = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
