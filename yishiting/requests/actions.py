@@ -611,7 +611,7 @@ def _commit(
         # Before the write transaction: the photos' files, and the request as the event
         # leaves it (the row will hold exactly these values, so the instance is updated
         # rather than read back; the old values go back if the write does not commit), from
-        # which the effects are worked out.
+        # which the effects are worked out (they do not read the parts, held once written).
         photos = _store(change.photos, now, saved)
         for name, value in fields.items():
             setattr(req, name, value)
