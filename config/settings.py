@@ -89,6 +89,20 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
+# Threads of the deadline sweep (requests/sweep.py): several on PostgreSQL, where actions on
+# different requests run side by side; one on SQLite, where every write takes the one lock.
+SWEEP_THREADS = max(
+    1,
+    int(
+        os.environ.get("YISHITING_SWEEP_THREADS")
+        or (4 if (os.environ.get("DATABASE_URL") or "").startswith(("postgres", "pgsql")) else 1)
+    ),
+)
+# Threads of the task worker (core/background.py), each taking one task at a time. One by
+# default: at full size on two cores, four starved the sweep's threads (docs/proof.md).
+TASK_THREADS = max(1, int(os.environ.get("YISHITING_TASK_THREADS") or 1))
+
+
 def _database() -> dict[str, Any]:
     """The default database from DATABASE_URL, with SQLite tuned for concurrent writers."""
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'yishiting.sqlite3'}"
@@ -113,7 +127,9 @@ def _database() -> dict[str, Any]:
         # Open connections kept per process (a new PostgreSQL connection costs a backend
         # fork per request); with health checks each is checked before use, so a restarted
         # server fails no request with a dead connection.
-        db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": pool, "timeout": 10}
+        # The worker's threads each hold one at times: room for them all (servers use fewer).
+        size = max(pool, SWEEP_THREADS + TASK_THREADS + 2)
+        db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": size, "timeout": 10}
         db["CONN_HEALTH_CHECKS"] = True
     return db
 
@@ -121,12 +137,6 @@ def _database() -> dict[str, Any]:
 DATABASES = {"default": _database()}
 # Requests one server process handles at once; the rest wait in its event loop (core/asgi.py).
 HTTP_CONCURRENCY = int(os.environ.get("YISHITING_HTTP_CONCURRENCY") or 2)
-# Threads of the deadline sweep (requests/sweep.py): several on PostgreSQL, where actions on
-# different requests run side by side; one on SQLite, where every write takes the one lock.
-SWEEP_THREADS = int(
-    os.environ.get("YISHITING_SWEEP_THREADS")
-    or (4 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" else 1)
-)
 # Server processes of `yishiting serve` (core/management/commands/serve.py); the sweep and the
 # task worker run in their parent. Several need Redis or, without it, the local live bus.
 SERVE_PROCESSES = max(1, int(os.environ.get("YISHITING_SERVE_PROCESSES") or 1))

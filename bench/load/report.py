@@ -88,6 +88,11 @@ def rows(s: dict[str, Any]) -> list[tuple[str, str]]:
         ("recovery max s", _s(s["recover_max_s"])),
         ("restarts by the supervisor", str(sum(s["restarts"].values()))),
         ("tasks left RUNNING", str(s["tasks_running"])),
+        (
+            "tasks done / queued; notifications pending",
+            f"{s['tasks'].get('SUCCESSFUL', 0)} / {s['tasks'].get('READY', 0)}; "
+            f"{s['notifications'].get('pending', 0)}",
+        ),
         ("verdict", "PASS" if not s["problems"] else "FAIL"),
     ]
     return out

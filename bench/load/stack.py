@@ -367,9 +367,10 @@ def base_env(base: Path) -> dict[str, str]:
         # submission limit (docs/security.md) after 20 submissions an hour.
         YISHITING_RATELIMIT="0",
     )
-    # An experiment's knob (docs/settings.md), passed through when set.
-    if os.environ.get("YISHITING_HTTP_CONCURRENCY"):
-        env["YISHITING_HTTP_CONCURRENCY"] = os.environ["YISHITING_HTTP_CONCURRENCY"]
+    # An experiment's knobs (docs/settings.md), passed through when set.
+    for knob in ("HTTP_CONCURRENCY", "TASK_THREADS", "SWEEP_THREADS"):
+        if os.environ.get(f"YISHITING_{knob}"):
+            env[f"YISHITING_{knob}"] = os.environ[f"YISHITING_{knob}"]
     (base / "data").mkdir(parents=True, exist_ok=True)
     return env
 

@@ -1,4 +1,5 @@
-"""The in-process worker: the deadline sweep plus the django-tasks database worker."""
+"""The in-process worker: the deadline sweep plus the django-tasks database worker, in
+`settings.TASK_THREADS` threads (each takes one task at a time, SKIP LOCKED on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ class Background:
 
     def __init__(self) -> None:
         self.stopping = threading.Event()
-        self.tasks = _task_worker()
+        threads = range(max(1, int(settings.TASK_THREADS)))
+        self.tasks = [w for _ in threads if (w := _task_worker()) is not None]
         self.threads: list[threading.Thread] = []
 
     def start(self) -> Background:
@@ -47,8 +49,9 @@ class Background:
                 target=sweep.run_forever, args=(self.stopping,), name="sweep", daemon=True
             )
         )
-        if self.tasks is not None:
-            self.threads.append(threading.Thread(target=self.tasks.run, name="tasks", daemon=True))
+        for i, worker in enumerate(self.tasks):
+            self.threads.append(threading.Thread(target=worker.run, name=f"tasks-{i}", daemon=True))
+        if self.tasks:
             self.threads.append(
                 threading.Thread(
                     target=housekeeping.run_forever,
@@ -64,7 +67,7 @@ class Background:
     def stop(self, timeout: float = 5.0) -> None:
         """Ask both loops to stop and wait a little for them."""
         self.stopping.set()
-        if self.tasks is not None:
-            self.tasks.running = False
+        for worker in self.tasks:
+            worker.running = False
         for thread in self.threads:
             thread.join(timeout)

@@ -5,16 +5,18 @@ delivers them (django-tasks-db keeps it in the same database) commit or roll bac
 event, so a notification is never sent for an event that did not happen nor lost for one that
 did. `deliver(key)` empties one destination's queue in id order (so in order per request):
 it first leases the destination with a conditional update, so two workers never send from the
-same queue at once, and marks each row sent in its own transaction right after the send.
+same queue at once. Sends go in chunks of `CHUNK`: one transaction counts a chunk's attempts
+before its sends, one marks their outcomes after them (two commits per row made the worker
+fall behind under load on PostgreSQL, docs/proof.md).
 
 Failures: a transient one holds the whole destination back with exponential backoff (the rows
 keep their order) and the task re-enqueues itself with `run_after`; after
 `NOTIFY_MAX_ATTEMPTS` tries a row is dead (listed for admins, who may retry it). A robot that
 has no room under its rate limit gets the waiting rows folded into digests (`ratelimit.plan`).
 
-Towards robots delivery is at least once: a worker killed after the robot took a message but
-before its row was marked sent sends it again when the lease runs out (robots have no
-idempotency key). Everything else is exactly once as seen from this database.
+Delivery is at least once: a worker killed after a robot or gateway took a message but before
+its chunk was marked sent sends it again when the lease runs out (robots and SMS gateways have
+no idempotency key). As seen from this database each row is sent exactly once.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from yishiting.notify.ratelimit import LIMITS, plan
 log = logging.getLogger("yishiting.notify")
 
 BATCH = 100
+CHUNK = 10
+"""Sends between two bookkeeping transactions: a worker killed among them sends at most this
+many again (delivery is at least once, above)."""
 
 _muted: contextvars.ContextVar[bool] = contextvars.ContextVar("notify_muted", default=False)
 
@@ -259,10 +264,11 @@ def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> 
     else:
         sends = [([r.pk], _message(r)) for r in rows]
         later = None
-    for ids, message in sends:
+    for first in range(0, len(sends), CHUNK):
+        chunk = sends[first : first + CHUNK]
         now = timezone.now()
-        # Count the attempt (and renew the lease) before sending: a worker killed during the
-        # send leaves the row pending, to be tried again when the lease runs out.
+        # Count the attempts (and renew the lease) before sending: a worker killed during a
+        # send leaves its rows pending, to be tried again when the lease runs out.
         with transaction.atomic():
             renewed = Destination.objects.filter(key=dest.key, lease_token=token).update(
                 lease_until=now + timedelta(seconds=lease_seconds())
@@ -270,15 +276,20 @@ def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> 
             if renewed != 1:
                 # The lease ran out and another worker took the queue: leave it to them.
                 return now + timedelta(seconds=1)
-            Notification.objects.filter(pk__in=ids).update(
+            Notification.objects.filter(pk__in=[i for ids, _ in chunk for i in ids]).update(
                 attempts=F("attempts") + 1, next_attempt_at=now
             )
-        result = _send(sender, message)
-        stamp = timezone.now().timestamp()
-        if limits is not None:
-            sent_log.append(stamp)
-        attempts = max(by_id[i].attempts for i in ids) + 1
-        retry_at = _record(dest, ids, result, attempts, sent_log, limits is not None)
+        outcomes: list[tuple[list[int], DeliveryResult, int]] = []
+        for ids, message in chunk:
+            result = _send(sender, message)
+            if limits is not None:
+                sent_log.append(timezone.now().timestamp())
+            attempts = max(by_id[i].attempts for i in ids) + 1
+            outcomes.append((ids, result, attempts))
+            if _holds(result, attempts):  # the rest wait behind it, in order
+                break
+        untried = [i for ids, _ in chunk[len(outcomes) :] for i in ids]
+        retry_at = _record(dest, outcomes, untried, sent_log, limits is not None)
         if retry_at is not None:
             return retry_at
     return later
@@ -294,46 +305,66 @@ def _send(sender: senders.Sender | None, message: Message) -> DeliveryResult:
         return DeliveryResult.transient(f"{type(exc).__name__}: {exc}")
 
 
+def _holds(result: DeliveryResult, attempts: int) -> bool:
+    """Whether this failed send holds its queue back for a retry (else it is sent or dead)."""
+    return not result.ok and result.retry and attempts < int(_setting("NOTIFY_MAX_ATTEMPTS", 12))
+
+
 def _record(
     dest: Destination,
-    ids: list[int],
-    result: DeliveryResult,
-    attempts: int,
+    outcomes: Sequence[tuple[list[int], DeliveryResult, int]],
+    untried: list[int],
     sent_log: list[float],
     robot: bool,
 ) -> datetime | None:
-    """Mark the rows of one send; the retry time when the queue must wait."""
+    """Mark the rows of one chunk's sends (ids, result, attempt number) in one transaction,
+    and give back the attempt counted for `untried` rows (behind a send that holds the
+    queue); the retry time when the queue must wait."""
     now = timezone.now()
-    rows = Notification.objects.filter(pk__in=ids)
+    retry_at: datetime | None = None
+    sent: dict[int | None, list[int]] = {}  # single sends by response code: one UPDATE each
     with transaction.atomic():
         if robot:
             Destination.objects.filter(key=dest.key).update(sent_log=sent_log[-200:])
-        if result.ok:
-            digest = secrets.token_hex(8) if len(ids) > 1 else ""
-            rows.update(
+        for ids, result, attempts in outcomes:
+            rows = Notification.objects.filter(pk__in=ids)
+            if result.ok:
+                if len(ids) == 1:
+                    sent.setdefault(result.status, []).extend(ids)
+                else:  # a digest: its rows share a token
+                    rows.update(
+                        status=NotifyStatus.SENT,
+                        sent_at=now,
+                        last_error="",
+                        digest=secrets.token_hex(8),
+                        response_code=result.status,
+                    )
+                continue
+            error = result.error[:500]
+            if not _holds(result, attempts):
+                log.warning("notification %s dead after %s tries: %s", ids, attempts, error)
+                rows.update(status=NotifyStatus.DEAD, last_error=error, response_code=result.status)
+                continue
+            delay = backoff(attempts)
+            if result.retry_after is not None:
+                delay = max(delay, result.retry_after)
+            retry_at = now + timedelta(seconds=delay)
+            blocked = now.timestamp() + delay if result.rate_limited else None
+            rows.update(last_error=error, next_attempt_at=retry_at, response_code=result.status)
+            Destination.objects.filter(key=dest.key).update(
+                next_attempt_at=retry_at, blocked_until=blocked
+            )
+        for status, ids in sent.items():
+            Notification.objects.filter(pk__in=ids).update(
                 status=NotifyStatus.SENT,
                 sent_at=now,
                 last_error="",
-                digest=digest,
-                response_code=result.status,
+                digest="",
+                response_code=status,
             )
-            return None
-        error = result.error[:500]
-        max_attempts = int(_setting("NOTIFY_MAX_ATTEMPTS", 12))
-        if not result.retry or attempts >= max_attempts:
-            log.warning("notification %s dead after %s tries: %s", ids, attempts, error)
-            rows.update(status=NotifyStatus.DEAD, last_error=error, response_code=result.status)
-            return None
-        delay = backoff(attempts)
-        if result.retry_after is not None:
-            delay = max(delay, result.retry_after)
-        retry_at = now + timedelta(seconds=delay)
-        blocked = now.timestamp() + delay if result.rate_limited else None
-        rows.update(last_error=error, next_attempt_at=retry_at, response_code=result.status)
-        Destination.objects.filter(key=dest.key).update(
-            next_attempt_at=retry_at, blocked_until=blocked
-        )
-        return retry_at
+        if untried:
+            Notification.objects.filter(pk__in=untried).update(attempts=F("attempts") - 1)
+    return retry_at
 
 
 def recover(now: datetime | None = None) -> int:

@@ -11,6 +11,7 @@ from django.db import connection, transaction
 from django_tasks_db.models import DBTaskResult
 
 from yishiting.notify import outbox
+from yishiting.notify.channels.base import DeliveryResult
 from yishiting.notify.models import Destination, Notification, NotifyStatus, RobotBinding
 from yishiting.notify.testing import FakeWeComServer
 from yishiting.requests import actions as A
@@ -247,3 +248,61 @@ def test_a_worker_whose_lease_was_taken_over_sends_nothing_more(county: County) 
         assert outbox._send_batch(dest, token, rows) is not None
     assert server.received == []
     assert Notification.objects.get(destination=binding.destination).attempts == 0
+
+
+class Gateway:
+    """An SMS gateway that takes every text but its `fail_at`-th call (a transient failure)."""
+
+    sent: list[str] = []
+    calls = 0
+    fail_at = 0
+
+    def send_sms(self, phone: str, text: str) -> DeliveryResult:
+        Gateway.calls += 1
+        if Gateway.calls == Gateway.fail_at:
+            return DeliveryResult.transient("gateway busy")
+        Gateway.sent.append(text)
+        return DeliveryResult.delivered()
+
+
+@pytest.mark.django_db
+def test_a_long_queue_is_booked_in_chunks_and_a_failure_holds_the_rest_uncounted(
+    county: County, settings
+) -> None:  # type: ignore[no-untyped-def]
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    settings.NOTIFY_SMS_BACKEND = f"{__name__}.Gateway"
+    Gateway.sent, Gateway.calls, Gateway.fail_at = [], 0, outbox.CHUNK + 4
+    user = county["resident1"]
+    user.phone = "13800138000"
+    user.save()
+    key = f"sms:user:{user.pk}"
+    n = 2 * outbox.CHUNK + 5
+    texts = [f"第{i}条" for i in range(n)]
+    outbox.write(
+        [
+            outbox.Outgoing("sms", key, t, "", "", f"chunk-{i}", "test", user_id=user.pk)
+            for i, t in enumerate(texts)
+        ],
+        now=timezone.now(),
+    )
+    with CaptureQueriesContext(connection) as queries:
+        assert outbox.deliver(key) == "waiting"
+    rows = list(Notification.objects.filter(destination=key).order_by("id"))
+    held = Gateway.fail_at - 1  # the row whose send failed
+    assert [r.status for r in rows] == ["sent"] * held + ["pending"] * (n - held)
+    # Its attempt counts; the rows behind it, in its chunk or later, were not tried.
+    assert [r.attempts for r in rows] == [1] * (held + 1) + [0] * (n - held - 1)
+    assert "gateway busy" in rows[held].last_error
+    # Two chunks: each counted in one UPDATE and booked in one (plus the failure's own and
+    # the untried rows' give-back), not two transactions per row.
+    updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    booked = [q for q in updates if '"notify_notification"' in q["sql"]]
+    assert len(booked) == 2 * 2 + 2
+    Gateway.fail_at = 0
+    assert outbox.deliver(key) == "sent"
+    rows = list(Notification.objects.filter(destination=key).order_by("id"))
+    assert {r.status for r in rows} == {"sent"}
+    assert [r.attempts for r in rows] == [1] * held + [2] + [1] * (n - held - 1)
+    assert [next(t for t in texts if t in s) for s in Gateway.sent] == texts  # once, in order
