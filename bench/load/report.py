@@ -18,12 +18,22 @@ ENDPOINTS = [
 ]
 
 
+ROLES = ["servers", "worker", "postgres", "redis", "client", "other"]
+
+
 def _ms(v: float | None) -> str:
     return "–" if v is None else f"{v:.0f}"
 
 
 def _s(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f}"
+
+
+def _cpu(c: dict[str, float]) -> str:
+    if not c:
+        return "–"
+    parts = " / ".join(f"{c.get(k, 0):.0f}" for k in ROLES)
+    return f"{c.get('machine', 0):.0f} ({parts})"
 
 
 def title(s: dict[str, Any]) -> str:
@@ -92,6 +102,10 @@ def rows(s: dict[str, Any]) -> list[tuple[str, str]]:
             "tasks done / queued; notifications pending",
             f"{s['tasks'].get('SUCCESSFUL', 0)} / {s['tasks'].get('READY', 0)}; "
             f"{s['notifications'].get('pending', 0)}",
+        ),
+        (
+            "CPU s: machine (servers / worker / postgres / redis / client / other)",
+            _cpu(s.get("cpu", {})),
         ),
         ("verdict", "PASS" if not s["problems"] else "FAIL"),
     ]

@@ -18,6 +18,7 @@ A call counts as an error when it failed (connection error, 5xx) outside every f
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -110,6 +111,47 @@ class Faults(threading.Thread):
                 self.failures.append(f"{kind} at {t0:.1f}: {exc}")
             t1 = time.time()
             self.windows.append({"kind": kind, "t0": t0, "t1": t1, "recover_s": t1 - t0})
+
+
+ROLES = [  # (role, what its command line holds), first match wins
+    ("servers", (b"uvicorn", b"spawn_main")),
+    ("worker", (b"yishiting.cli\x00worker", b"yishiting.cli\x00serve")),
+    ("postgres", (b"postgres",)),
+    ("redis", (b"redis-server",)),
+    ("client", (b"bench.load.client",)),
+]
+
+
+def cpu_snapshot() -> dict[int, tuple[str, float]]:
+    """Each process's role and CPU seconds so far (user + system), from /proc; `machine` is
+    pid 0, the whole machine's busy time."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, tuple[str, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes()
+            fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone
+        role = next((r for r, marks in ROLES if any(m in cmd for m in marks)), "other")
+        out[int(d.name)] = (role, (int(fields[11]) + int(fields[12])) / tick)
+    cpu = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    busy = sum(int(x) for x in cpu) - int(cpu[3]) - int(cpu[4])  # all but idle and iowait
+    out[0] = ("machine", busy / tick)
+    return out
+
+
+def cpu_by_role(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """CPU seconds each role used between two snapshots (a process that died in between is
+    not counted: fault runs undercount the killed ones)."""
+    out: dict[str, float] = defaultdict(float)
+    for pid, (role, secs) in after.items():
+        out[role] += secs - (before[pid][1] if pid in before else 0.0)
+    return {k: round(v, 1) for k, v in sorted(out.items())}
 
 
 def _in_window(t: float, ms: float, windows: list[dict[str, Any]]) -> bool:
@@ -237,7 +279,11 @@ def run(kind: str, size: Size, *, faults: bool, base: Path, log: Any = print) ->
             time.sleep(0.1)
         if started.exists():
             injector.begin(float(started.read_text() or time.time()))
-        code = proc.wait()
+        cpu_before = cpu_snapshot()
+        _pid, status, usage = os.wait4(proc.pid, 0)  # the client's own CPU: gone after
+        code = proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu = cpu_by_role(cpu_before, cpu_snapshot())
+        cpu["client"] = round(usage.ru_utime + usage.ru_stime, 1)
         injector.stop()
         injector.join(90)
         if code != 0:
@@ -271,6 +317,7 @@ def run(kind: str, size: Size, *, faults: bool, base: Path, log: Any = print) ->
         "recover_max_s": max((w["recover_s"] for w in injector.windows), default=None),
         "restarts": restarts,
         "all_alive": alive,
+        "cpu": cpu,
     }
     summary["problems"] = problems(summary, latency=not faults)
     return summary

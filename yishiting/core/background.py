@@ -11,6 +11,7 @@ from django.conf import settings
 from yishiting.core import lost_tasks
 from yishiting.notify import housekeeping
 from yishiting.requests import sweep
+from yishiting.web import live
 
 log = logging.getLogger("yishiting.worker")
 
@@ -44,6 +45,7 @@ class Background:
 
     def start(self) -> Background:
         """Start both loops."""
+        live.own_loop()
         self.threads.append(
             threading.Thread(
                 target=sweep.run_forever, args=(self.stopping,), name="sweep", daemon=True

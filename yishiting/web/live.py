@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
@@ -31,6 +32,19 @@ _server_loop: asyncio.AbstractEventLoop | None = None
 def remember_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Called by the consumer on connect: the loop its groups live in."""
     global _server_loop
+    _server_loop = loop
+
+
+def own_loop() -> None:
+    """For a process that serves no pages yet (the worker): an event loop in a thread of its
+    own for the sends, so the channel layer keeps its connections (without it each send ran
+    in a new loop, and channels-redis opened a new Redis connection for it). A page that
+    connects later makes its server's loop the one (`remember_loop`)."""
+    global _server_loop
+    if _server_loop is not None:
+        return
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="live-sends", daemon=True).start()
     _server_loop = loop
 
 

@@ -35,6 +35,30 @@ def test_each_role_listens_where_its_work_is(county) -> None:
     assert staff_groups(AnonymousUser()) == set()
 
 
+def test_a_worker_sends_every_update_through_one_loop(monkeypatch) -> None:
+    """Outside a server (the worker) the sends share one event loop, so the channel layer
+    keeps its connections; a loop per send made channels-redis connect to Redis each time."""
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    class Layer:
+        async def group_send(self, group: str, message: dict) -> None:
+            loops.append(asyncio.get_running_loop())
+
+    monkeypatch.setattr(live, "get_channel_layer", lambda: Layer())
+    monkeypatch.setattr(live, "_server_loop", None)
+    live.own_loop()
+    worker_loop = live._server_loop
+    try:
+        live.send({"hall.1", "hall.2"}, {"type": "live.message"})
+        live.send({"hall.1"}, {"type": "live.message"})
+        assert len(loops) == 3 and all(loop is worker_loop for loop in loops)
+        live.own_loop()  # a second call keeps the loop
+        assert live._server_loop is worker_loop
+    finally:
+        assert worker_loop is not None
+        worker_loop.call_soon_threadsafe(worker_loop.stop)
+
+
 @pytest.mark.django_db
 def test_an_escalation_reaches_both_halls_and_is_sent_only_after_commit(
     county, django_capture_on_commit_callbacks, monkeypatch
