@@ -122,10 +122,6 @@ def _database() -> dict[str, Any]:
         # A file (not :memory:) so tests see WAL and real locking; one per process so that
         # concurrent test runs do not share it.
         db["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
-    if db["ENGINE"] == "django.db.backends.postgresql":
-        # Parameters sent apart from the statement: psycopg prepares a statement a
-        # connection has run five times, then sends only its values (docs/proof.md).
-        db.setdefault("OPTIONS", {})["server_side_binding"] = True
     pool = int(os.environ.get("YISHITING_DB_POOL") or 0)
     if pool and db["ENGINE"] == "django.db.backends.postgresql":
         # Open connections kept per process (a new PostgreSQL connection costs a backend
