@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.load.run import ROLES as _ROLES
+
 ENDPOINTS = [
     "POST /requests (photo)",
     "GET /requests/{id}",
@@ -18,7 +20,7 @@ ENDPOINTS = [
 ]
 
 
-ROLES = ["servers", "worker", "postgres", "redis", "client", "other"]
+ROLES = [role for role, _marks in _ROLES] + ["other"]  # the CPU row's columns
 
 
 def _ms(v: float | None) -> str:

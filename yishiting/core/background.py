@@ -39,8 +39,7 @@ class Background:
 
     def __init__(self) -> None:
         self.stopping = threading.Event()
-        threads = range(max(1, int(settings.TASK_THREADS)))
-        self.tasks = [w for _ in threads if (w := _task_worker()) is not None]
+        self.tasks = [w for _ in range(settings.TASK_THREADS) if (w := _task_worker()) is not None]
         self.threads: list[threading.Thread] = []
 
     def start(self) -> Background:
