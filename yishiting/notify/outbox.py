@@ -3,11 +3,13 @@
 `write` is called inside the event's transaction: the rows and the django-tasks task that
 delivers them (django-tasks-db keeps it in the same database) commit or roll back with the
 event, so a notification is never sent for an event that did not happen nor lost for one that
-did. `deliver(key)` empties one destination's queue in id order (so in order per request):
-it first leases the destination with a conditional update, so two workers never send from the
-same queue at once. Sends go in chunks of `CHUNK`: one transaction counts a chunk's attempts
-before its sends, one marks their outcomes after them (two commits per row made the worker
-fall behind under load on PostgreSQL, docs/proof.md).
+did. `deliver(key)` sends the next batch of one destination's queue in id order (so in order
+per request): it first leases the destination with a conditional update, so two workers never
+send from the same queue at once. Sends go in chunks of `CHUNK`: one transaction counts a
+chunk's attempts before its sends, one marks their outcomes after them and, after the last,
+gives the lease back (two commits per row made the worker fall behind under load on
+PostgreSQL, docs/proof.md). Each event queues a task per destination; the first to run sends
+what is pending, and the others find nothing left at the cost of one read.
 
 Failures: a transient one holds the whole destination back with exponential backoff (the rows
 keep their order) and the task re-enqueues itself with `run_after`; after
@@ -31,7 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from yishiting.notify import senders
@@ -164,18 +166,23 @@ def enqueue(key: str, run_after: datetime | None = None) -> None:
 # --- delivery ---------------------------------------------------------------------------------
 
 
+def _pending(key: str) -> QuerySet[Notification]:
+    return Notification.objects.filter(destination=key, status=NotifyStatus.PENDING)
+
+
 def _claim(key: str, now: datetime) -> str | None:
     """Lease the destination; the token, or None when another worker holds it."""
-    with contextlib.suppress(IntegrityError):  # created by a concurrent worker just now
-        Destination.objects.get_or_create(key=key)
     token = secrets.token_hex(8)
     until = now + timedelta(seconds=lease_seconds())
-    taken = (
-        Destination.objects.filter(key=key)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-        .update(lease_until=until, lease_token=token)
+    free = Destination.objects.filter(key=key).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     )
-    return token if taken == 1 else None
+    if free.update(lease_until=until, lease_token=token) == 1:
+        return token
+    # Held by another worker, or this destination's first delivery: create it and try again.
+    with contextlib.suppress(IntegrityError):  # created by a concurrent worker just now
+        Destination.objects.get_or_create(key=key)
+    return token if free.update(lease_until=until, lease_token=token) == 1 else None
 
 
 def _release(key: str, token: str) -> None:
@@ -187,43 +194,44 @@ def _message(row: Notification) -> Message:
 
 
 def deliver(key: str) -> str:
-    """Send what is due in one destination's queue; says what happened ("busy", "idle",
-    "waiting" for a retry or the rate limit, ...). Re-enqueues itself when rows must wait."""
+    """Send the next batch due in one destination's queue; says what happened ("idle",
+    "busy", "waiting" for a retry or the rate limit, "sent"). Re-enqueues itself when rows
+    must wait, or when the batch was full (the rest go behind other destinations' tasks, so
+    one long queue does not hold up the others)."""
+    if not _pending(key).exists():
+        # Each event queues a task per destination and the first to run sends them all, so
+        # most tasks find nothing left: they cost this one read.
+        return "idle"
     now = timezone.now()
     token = _claim(key, now)
     if token is None:
         # Another worker is sending from this queue; look again in a moment, in case it
         # finished just before this row was written (one such look-again task per queue).
         again = now + timedelta(seconds=1)
-        if Notification.objects.filter(
-            destination=key, status=NotifyStatus.PENDING
-        ).exists() and _schedule(key, again, now):
+        if _schedule(key, again, now):
             enqueue(key, run_after=again)
         return "busy"
     wait_until: datetime | None = None
-    outcome = "idle"
+    outcome, more, held = "idle", False, True
     try:
-        while True:
-            dest = Destination.objects.get(key=key)
-            now = timezone.now()
-            if dest.next_attempt_at is not None and dest.next_attempt_at > now:
-                wait_until, outcome = dest.next_attempt_at, "waiting"
-                break
+        dest = Destination.objects.get(key=key)
+        if dest.next_attempt_at is not None and dest.next_attempt_at > now:
+            wait_until, outcome = dest.next_attempt_at, "waiting"
+        else:
             rows = list(
-                Notification.objects.filter(destination=key, status=NotifyStatus.PENDING)
-                .select_related("user", "binding", "webhook")
-                .order_by("id")[:BATCH]
+                _pending(key).select_related("user", "binding", "webhook").order_by("id")[:BATCH]
             )
-            if not rows:
-                break
-            wait_until = _send_batch(dest, token, rows)
-            if wait_until is not None:
-                outcome = "waiting"
-                break
-            outcome = "sent"
+            if rows:
+                held = False  # the batch's last bookkeeping gives the lease back
+                wait_until = _send_batch(dest, token, rows)
+                outcome = "sent" if wait_until is None else "waiting"
+                more = wait_until is None and len(rows) == BATCH
     finally:
-        _release(key, token)
-    if wait_until is not None and _schedule(key, wait_until, timezone.now()):
+        if held:
+            _release(key, token)
+    if more:
+        enqueue(key)
+    elif wait_until is not None and _schedule(key, wait_until, timezone.now()):
         enqueue(key, run_after=wait_until)
     return outcome
 
@@ -240,7 +248,8 @@ def _schedule(key: str, at: datetime, now: datetime) -> bool:
 
 
 def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> datetime | None:
-    """Send one batch in order; returns when to try again if some rows must wait."""
+    """Send one batch in order and give the lease back (with the last chunk's bookkeeping);
+    returns when to try again if some rows must wait."""
     by_id = {r.pk: r for r in rows}
     sender = senders.for_row(rows[0])
     limits = LIMITS.get(rows[0].channel)
@@ -289,9 +298,12 @@ def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> 
             if _holds(result, attempts):  # the rest wait behind it, in order
                 break
         untried = [i for ids, _ in chunk[len(outcomes) :] for i in ids]
-        retry_at = _record(dest, outcomes, untried, sent_log, limits is not None)
+        last = first + CHUNK >= len(sends)
+        retry_at = _record(dest, token, outcomes, untried, sent_log, limits is not None, last)
         if retry_at is not None:
             return retry_at
+    if not sends:  # all must wait for the rate limit
+        _release(dest.key, token)
     return later
 
 
@@ -312,20 +324,22 @@ def _holds(result: DeliveryResult, attempts: int) -> bool:
 
 def _record(
     dest: Destination,
+    token: str,
     outcomes: Sequence[tuple[list[int], DeliveryResult, int]],
     untried: list[int],
     sent_log: list[float],
     robot: bool,
+    last: bool,
 ) -> datetime | None:
     """Mark the rows of one chunk's sends (ids, result, attempt number) in one transaction,
     and give back the attempt counted for `untried` rows (behind a send that holds the
-    queue); the retry time when the queue must wait."""
+    queue); the retry time when the queue must wait. The same transaction gives the lease
+    back when this was the `last` chunk or the queue must wait."""
     now = timezone.now()
     retry_at: datetime | None = None
     sent: dict[int | None, list[int]] = {}  # single sends by response code: one UPDATE each
+    queue: dict[str, object] = {"sent_log": sent_log[-200:]} if robot else {}
     with transaction.atomic():
-        if robot:
-            Destination.objects.filter(key=dest.key).update(sent_log=sent_log[-200:])
         for ids, result, attempts in outcomes:
             rows = Notification.objects.filter(pk__in=ids)
             if result.ok:
@@ -351,9 +365,7 @@ def _record(
             retry_at = now + timedelta(seconds=delay)
             blocked = now.timestamp() + delay if result.rate_limited else None
             rows.update(last_error=error, next_attempt_at=retry_at, response_code=result.status)
-            Destination.objects.filter(key=dest.key).update(
-                next_attempt_at=retry_at, blocked_until=blocked
-            )
+            queue.update(next_attempt_at=retry_at, blocked_until=blocked)
         for status, ids in sent.items():
             Notification.objects.filter(pk__in=ids).update(
                 status=NotifyStatus.SENT,
@@ -364,6 +376,10 @@ def _record(
             )
         if untried:
             Notification.objects.filter(pk__in=untried).update(attempts=F("attempts") - 1)
+        if last or retry_at is not None:
+            queue.update(lease_until=None, lease_token="")
+        if queue:  # only while this worker holds the lease (else the new holder's to write)
+            Destination.objects.filter(key=dest.key, lease_token=token).update(**queue)
     return retry_at
 
 

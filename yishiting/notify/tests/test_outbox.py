@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import datetime
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -20,6 +21,7 @@ from yishiting.testing import County
 
 T0 = datetime(2025, 6, 10, 9, 0, tzinfo=LOCAL_TZ)  # a Tuesday, in working hours
 LINK = re.compile(r"/r/(\d+)\)")
+TABLE = re.compile(r'"(notify_\w+)"')
 
 
 @pytest.fixture(autouse=True)
@@ -306,3 +308,78 @@ def test_a_long_queue_is_booked_in_chunks_and_a_failure_holds_the_rest_uncounted
     assert {r.status for r in rows} == {"sent"}
     assert [r.attempts for r in rows] == [1] * held + [2] + [1] * (n - held - 1)
     assert [next(t for t in texts if t in s) for s in Gateway.sent] == texts  # once, in order
+
+
+def _statements(queries: Any) -> list[str]:
+    """What a block ran, as "VERB table" (transaction control left out)."""
+    out = []
+    for q in queries.captured_queries:
+        sql = q["sql"]
+        if sql.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE")):
+            continue
+        table = TABLE.search(sql)
+        out.append(f"{sql.split()[0]} {table.group(1) if table else '?'}")
+    return out
+
+
+@pytest.mark.django_db
+def test_a_delivery_costs_few_statements_and_a_task_with_nothing_left_costs_one_read(
+    county: County,
+) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    with FakeWeComServer(keys=["k"]) as server:
+        binding = robot(county, server.webhook_url("k"))
+        submit(county, "第一件")
+        assert outbox.deliver(binding.destination) == "sent"  # creates the queue's row
+        submit(county, "第二件")
+        with CaptureQueriesContext(connection) as one:
+            assert outbox.deliver(binding.destination) == "sent"
+        # Every event queues a task per destination; the first to run sent everything.
+        with CaptureQueriesContext(connection) as idle:
+            assert outbox.deliver(binding.destination) == "idle"
+    assert len(server.received) == 2
+    assert _statements(idle) == ["SELECT notify_notification"]
+    # Is there anything; lease; read the queue and its rows; count the attempt (and renew
+    # the lease); mark it sent and give the lease back with the robot's send log.
+    assert _statements(one) == [
+        "SELECT notify_notification",
+        "UPDATE notify_destination",
+        "SELECT notify_destination",
+        "SELECT notify_notification",
+        "UPDATE notify_destination",
+        "UPDATE notify_notification",
+        "UPDATE notify_notification",
+        "UPDATE notify_destination",
+    ]
+    dest = Destination.objects.get(key=binding.destination)
+    assert (dest.lease_until, dest.lease_token, len(dest.sent_log)) == (None, "", 2)
+
+
+@pytest.mark.django_db
+def test_a_full_batch_queues_the_rest_behind_other_destinations(county: County, settings) -> None:  # type: ignore[no-untyped-def]
+    from django.utils import timezone
+
+    settings.NOTIFY_SMS_BACKEND = f"{__name__}.Gateway"
+    Gateway.sent, Gateway.calls, Gateway.fail_at = [], 0, 0
+    user = county["resident1"]
+    user.phone = "13800138000"
+    user.save()
+    key = f"sms:user:{user.pk}"
+    n = outbox.BATCH + 3
+    outbox.write(
+        [
+            outbox.Outgoing("sms", key, f"第{i}条", "", "", f"full-{i}", "test", user_id=user.pk)
+            for i in range(n)
+        ],
+        now=timezone.now(),
+    )
+    tasks = DBTaskResult.objects.filter(args_kwargs__args=[key], status="READY")
+    before = tasks.count()
+    assert outbox.deliver(key) == "sent"
+    assert len(Gateway.sent) == outbox.BATCH
+    assert tasks.count() == before + 1  # the rest wait their turn in the task queue
+    assert Destination.objects.get(key=key).lease_token == ""
+    assert outbox.deliver(key) == "sent"
+    assert [s.split()[-1] for s in Gateway.sent] == [f"第{i}条" for i in range(n)]  # in order
+    assert tasks.count() == before + 1  # a short batch was the last
