@@ -89,18 +89,14 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
 
+_ON_PG = (os.environ.get("DATABASE_URL") or "").startswith(("postgres", "pgsql"))
 # Threads of the deadline sweep (requests/sweep.py): several on PostgreSQL, where actions on
 # different requests run side by side; one on SQLite, where every write takes the one lock.
-SWEEP_THREADS = max(
-    1,
-    int(
-        os.environ.get("YISHITING_SWEEP_THREADS")
-        or (4 if (os.environ.get("DATABASE_URL") or "").startswith(("postgres", "pgsql")) else 1)
-    ),
-)
-# Threads of the task worker (core/background.py), each taking one task at a time. One by
-# default: at full size on two cores, four starved the sweep's threads (docs/proof.md).
-TASK_THREADS = max(1, int(os.environ.get("YISHITING_TASK_THREADS") or 1))
+SWEEP_THREADS = max(1, int(os.environ.get("YISHITING_SWEEP_THREADS") or (4 if _ON_PG else 1)))
+# Threads of the task worker (core/background.py), each taking one task at a time: two on
+# PostgreSQL (at full size on two cores one fell behind and four starved the sweep's threads,
+# docs/proof.md), one on SQLite (each takes the one write lock to fetch a task).
+TASK_THREADS = max(1, int(os.environ.get("YISHITING_TASK_THREADS") or (2 if _ON_PG else 1)))
 
 
 def _database() -> dict[str, Any]:

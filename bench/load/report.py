@@ -106,6 +106,11 @@ def rows(s: dict[str, Any]) -> list[tuple[str, str]]:
             f"{s['notifications'].get('pending', 0)}",
         ),
         (
+            "deliveries: done by outcome; notifications sent p50 / p99 s",
+            ", ".join(f"{k} {v}" for k, v in sorted(s.get("task_outcomes", {}).items()))
+            + f"; {_s(s.get('notify_lag_p50'))} / {_s(s.get('notify_lag_p99'))}",
+        ),
+        (
             "CPU s: machine (servers / worker / postgres / redis / client / other)",
             _cpu(s.get("cpu", {})),
         ),
