@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, DateTimeField, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from yishiting.notify import senders
@@ -148,10 +148,10 @@ def write(
             )
         )
         fresh = [r for r in rows if r.idempotency_key not in existing]
-    # ignore_conflicts: a concurrent writer of the same key (two sweeps) wins quietly.
-    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
-    for key in sorted({r.destination for r in fresh if r.status == NotifyStatus.PENDING}):
-        enqueue(key)
+    with transaction.atomic(savepoint=False):  # the caller's, if it has one
+        # ignore_conflicts: a concurrent writer of the same key (two sweeps) wins quietly.
+        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+        _enqueue_once(sorted({r.destination for r in fresh if r.status == NotifyStatus.PENDING}))
     return len(fresh)
 
 
@@ -171,18 +171,26 @@ def _pending(key: str) -> QuerySet[Notification]:
 
 
 def _claim(key: str, now: datetime) -> str | None:
-    """Lease the destination; the token, or None when another worker holds it."""
+    """Lease the destination; the token, or None when another worker holds it. Taking the
+    queue clears a queued-task mark for now or earlier (it may stand for this task): what is
+    written after this gets a task of its own. A mark for later stays: that task will run."""
     token = secrets.token_hex(8)
     until = now + timedelta(seconds=lease_seconds())
     free = Destination.objects.filter(key=key).filter(
         Q(lease_until__isnull=True) | Q(lease_until__lte=now)
     )
-    if free.update(lease_until=until, lease_token=token) == 1:
+    mark = Case(
+        When(next_task_at__lte=now, then=Value(None)),
+        default=F("next_task_at"),
+        output_field=DateTimeField(),
+    )
+    take = {"lease_until": until, "lease_token": token, "next_task_at": mark}
+    if free.update(**take) == 1:
         return token
     # Held by another worker, or this destination's first delivery: create it and try again.
     with contextlib.suppress(IntegrityError):  # created by a concurrent worker just now
         Destination.objects.get_or_create(key=key)
-    return token if free.update(lease_until=until, lease_token=token) == 1 else None
+    return token if free.update(**take) == 1 else None
 
 
 def _release(key: str, token: str) -> None:
@@ -195,21 +203,21 @@ def _message(row: Notification) -> Message:
 
 def deliver(key: str) -> str:
     """Send the next batch due in one destination's queue; says what happened ("idle",
-    "busy", "waiting" for a retry or the rate limit, "sent"). Re-enqueues itself when rows
+    "busy", "waiting" for a retry or the rate limit, "sent"). Queues the next task when rows
     must wait, or when the batch was full (the rest go behind other destinations' tasks, so
     one long queue does not hold up the others)."""
-    if not _pending(key).exists():
-        # Each event queues a task per destination and the first to run sends them all, so
-        # most tasks find nothing left: they cost this one read.
-        return "idle"
     now = timezone.now()
+    if not _pending(key).exists():
+        # Sent by an earlier task. If this was the task the queue's mark stands for, clear
+        # it, so that the next row written queues a task of its own.
+        Destination.objects.filter(key=key, next_task_at__lte=now).update(next_task_at=None)
+        return "idle"
     token = _claim(key, now)
     if token is None:
-        # Another worker is sending from this queue; look again in a moment, in case it
-        # finished just before this row was written (one such look-again task per queue).
-        again = now + timedelta(seconds=1)
-        if _schedule(key, again, now):
-            enqueue(key, run_after=again)
+        # Another worker holds the queue and may have read it before this task's rows were
+        # written. A task marked queued for later will read them; if the mark is for now or
+        # earlier it may be this very task: look again in a moment instead.
+        _schedule(key, now + timedelta(seconds=1), due_by=now)
         return "busy"
     wait_until: datetime | None = None
     outcome, more, held = "idle", False, True
@@ -230,21 +238,44 @@ def deliver(key: str) -> str:
         if held:
             _release(key, token)
     if more:
-        enqueue(key)
-    elif wait_until is not None and _schedule(key, wait_until, timezone.now()):
-        enqueue(key, run_after=wait_until)
+        _schedule(key, timezone.now())
+    elif wait_until is not None:
+        _schedule(key, wait_until)
     return outcome
 
 
-def _schedule(key: str, at: datetime, now: datetime) -> bool:
-    """Claim the right to queue the task that tries `key` again at `at`: False when one is
-    already queued for then or sooner (many waiting rows, one task)."""
-    return (
-        Destination.objects.filter(key=key)
-        .filter(Q(next_task_at__isnull=True) | Q(next_task_at__lt=now) | Q(next_task_at__gt=at))
-        .update(next_task_at=at)
-        == 1
-    )
+def _enqueue_once(keys: Sequence[str]) -> None:
+    """Queue a delivery task for each destination that has none queued (its `next_task_at`
+    is empty): a queued task sends everything pending when it runs, so an event whose
+    destination has one adds nothing to the task queue. Call inside the transaction that
+    wrote the rows: the destinations stay locked until it commits, so a worker taking one
+    (`_claim`, which clears the mark) reads these rows, or a task is queued here after it."""
+    locked = Destination.objects.select_for_update().order_by("key")
+    marks = dict(locked.filter(key__in=keys).values_list("key", "next_task_at"))
+    if missing := [k for k in keys if k not in marks]:
+        # ignore_conflicts: a concurrent writer created it; it is locked below all the same.
+        Destination.objects.bulk_create(
+            [Destination(key=k) for k in missing], ignore_conflicts=True
+        )
+        marks.update(locked.filter(key__in=missing).values_list("key", "next_task_at"))
+    if due := [k for k in keys if marks.get(k) is None]:
+        Destination.objects.filter(key__in=due).update(next_task_at=timezone.now())
+        for key in due:
+            enqueue(key)
+
+
+def _schedule(key: str, at: datetime, due_by: datetime | None = None) -> None:
+    """Queue the task that reads `key` at `at`, unless one is marked queued for then or
+    sooner (many waiting rows, one task). `due_by`: only in place of a task marked for then
+    or earlier (a task that found the queue busy hands its turn on)."""
+    marked = Destination.objects.filter(key=key)
+    if due_by is None:
+        marked = marked.filter(Q(next_task_at__isnull=True) | Q(next_task_at__gt=at))
+    else:
+        marked = marked.filter(next_task_at__lte=due_by)
+    with transaction.atomic():
+        if marked.update(next_task_at=at) == 1:
+            enqueue(key, run_after=at if at > timezone.now() else None)
 
 
 def _send_batch(dest: Destination, token: str, rows: Sequence[Notification]) -> datetime | None:
@@ -416,7 +447,7 @@ def retry(rows: Iterable[Notification]) -> int:
             status=NotifyStatus.PENDING, attempts=0, next_attempt_at=now, last_error=""
         )
         keys = set(Notification.objects.filter(pk__in=ids).values_list("destination", flat=True))
-        Destination.objects.filter(key__in=keys).update(next_attempt_at=None)
+        Destination.objects.filter(key__in=keys).update(next_attempt_at=None, next_task_at=None)
         for key in sorted(keys):
             enqueue(key)
     return len(ids)

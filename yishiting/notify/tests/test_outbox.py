@@ -225,7 +225,8 @@ def test_a_queue_waiting_for_its_retry_has_one_task_for_it_not_one_per_row(
         server.down("refuse")
         for i in range(10):
             submit(county, f"第{i}件")
-        # Each submit queued a task; each runs, finds the queue waiting for its retry.
+        # However often the queue is tried while it waits for its retry (an admin, lost
+        # tasks put back), one task waits for the retry.
         for _ in range(10):
             outbox.deliver(binding.destination)
     soon = timezone.now() + timedelta(days=1)  # "no run_after" is stored as the year 9999
@@ -323,25 +324,36 @@ def _statements(queries: Any) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_a_delivery_costs_few_statements_and_a_task_with_nothing_left_costs_one_read(
+def test_a_destination_has_one_task_queued_and_a_delivery_costs_few_statements(
     county: County,
 ) -> None:
     from django.test.utils import CaptureQueriesContext
 
     with FakeWeComServer(keys=["k"]) as server:
         binding = robot(county, server.webhook_url("k"))
+        key = binding.destination
+        tasks = DBTaskResult.objects.filter(args_kwargs__args=[key])
         submit(county, "第一件")
-        assert outbox.deliver(binding.destination) == "sent"  # creates the queue's row
         submit(county, "第二件")
+        assert tasks.count() == 1  # the second found a task queued: it will send both
         with CaptureQueriesContext(connection) as one:
-            assert outbox.deliver(binding.destination) == "sent"
-        # Every event queues a task per destination; the first to run sent everything.
+            assert outbox.deliver(key) == "sent"
+        rows = Notification.objects.filter(destination=key).order_by("id")
+        assert delivered_ids(server) == list(rows.values_list("request", flat=True))
+        # Once a task has taken the queue, what is written after has a task of its own.
+        submit(county, "第三件")
+        assert tasks.count() == 2
+        assert outbox.deliver(key) == "sent"
+        # A task whose rows went out with an earlier one reads once and clears the mark.
+        submit(county, "第四件")
+        pk = Notification.objects.filter(destination=key, status="pending").get().pk
+        Notification.objects.filter(pk=pk).update(status=NotifyStatus.SENT)
         with CaptureQueriesContext(connection) as idle:
-            assert outbox.deliver(binding.destination) == "idle"
-    assert len(server.received) == 2
-    assert _statements(idle) == ["SELECT notify_notification"]
-    # Is there anything; lease; read the queue and its rows; count the attempt (and renew
-    # the lease); mark it sent and give the lease back with the robot's send log.
+            assert outbox.deliver(key) == "idle"
+        submit(county, "第五件")
+        assert tasks.count() == 4
+    # Anything pending; lease; the queue and its rows; count the attempts (and renew the
+    # lease); mark them sent and give the lease back with the robot's send log.
     assert _statements(one) == [
         "SELECT notify_notification",
         "UPDATE notify_destination",
@@ -352,8 +364,36 @@ def test_a_delivery_costs_few_statements_and_a_task_with_nothing_left_costs_one_
         "UPDATE notify_notification",
         "UPDATE notify_destination",
     ]
-    dest = Destination.objects.get(key=binding.destination)
-    assert (dest.lease_until, dest.lease_token, len(dest.sent_log)) == (None, "", 2)
+    assert _statements(idle) == ["SELECT notify_notification", "UPDATE notify_destination"]
+    dest = Destination.objects.get(key=key)
+    assert (dest.lease_until, dest.lease_token) == (None, "")
+
+
+@pytest.mark.django_db
+def test_a_task_that_finds_its_queue_busy_hands_its_turn_to_one_look_again(
+    county: County,
+) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    binding = robot(county, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k")
+    key = binding.destination
+    submit(county, "第一件")
+    token = outbox._claim(key, timezone.now())  # another worker is sending from the queue
+    assert token is not None
+    submit(county, "第二件")  # written after that worker read the queue: queues a task
+    tasks = DBTaskResult.objects.filter(args_kwargs__args=[key])
+    assert tasks.count() == 2
+    now = timezone.now()  # "no run_after" is stored as the year 9999
+    later = tasks.filter(run_after__gt=now, run_after__lt=now + timedelta(days=1))
+    assert later.count() == 0
+    assert outbox.deliver(key) == "busy"
+    assert later.count() == 1  # this task's turn, a moment later
+    assert outbox.deliver(key) == "busy"  # a task marked for later will read the queue
+    assert later.count() == 1
+    soon = Destination.objects.get(key=key).next_task_at
+    assert soon is not None and soon > timezone.now()
 
 
 @pytest.mark.django_db
@@ -383,3 +423,55 @@ def test_a_full_batch_queues_the_rest_behind_other_destinations(county: County, 
     assert outbox.deliver(key) == "sent"
     assert [s.split()[-1] for s in Gateway.sent] == [f"第{i}条" for i in range(n)]  # in order
     assert tasks.count() == before + 1  # a short batch was the last
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer at a time")
+def test_a_worker_taking_the_queue_waits_for_a_writer_that_found_a_task_queued(
+    county: County,
+) -> None:
+    import time
+
+    with FakeWeComServer(keys=["k"]) as server:
+        binding = robot(county, server.webhook_url("k"))
+        key = binding.destination
+        first = submit(county, "第一件")  # queues the task the next writer relies on
+        written, done = threading.Event(), threading.Event()
+        outcome: list[str] = []
+
+        def writer() -> None:  # its row waits uncommitted while a worker takes the queue
+            try:
+                with transaction.atomic():
+                    submit(county, "第二件")
+                    written.set()
+                    done.wait(timeout=30)
+            finally:
+                connection.close()
+
+        def worker() -> None:
+            try:
+                outcome.append(outbox.deliver(key))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=writer), threading.Thread(target=worker)]
+        threads[0].start()
+        assert written.wait(timeout=30)
+        assert DBTaskResult.objects.filter(args_kwargs__args=[key]).count() == 1
+        threads[1].start()
+        # Let the writer commit once the worker waits for the queue's row lock.
+        deadline = time.monotonic() + 30
+        with connection.cursor() as cursor:
+            while time.monotonic() < deadline:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                    " AND query LIKE 'UPDATE \"notify_destination\"%%'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+        done.set()
+        for t in threads:
+            t.join(timeout=60)
+    assert outcome == ["sent"]
+    second = Notification.objects.exclude(request_id=first).get(destination=key)
+    assert delivered_ids(server) == [first, second.request_id]  # the writer's row went too

@@ -74,10 +74,17 @@ def test_an_events_transaction_holds_only_its_writes(county: County) -> None:
     ]  # fmt: skip
     for verb, expected, call in life:
         inside = inside_write(call)
-        # Inside: the request's row, its event, photos and followers, the outbox rows, the
-        # statistics upsert; nothing read (who to tell, the events so far, existing keys).
-        reads = [q for q in inside if not q.startswith(("INSERT", "UPDATE"))]
+        # Inside: the request's row, its event, photos and followers, the outbox rows and
+        # the lock on their delivery queues (outbox._enqueue_once), the statistics upsert;
+        # nothing read (who to tell, the events so far, existing keys).
+        reads = [
+            q
+            for q in inside
+            if not q.startswith(("INSERT", "UPDATE")) and _table(q) != "notify_destination"
+        ]
         assert not reads, (verb, reads)
+        locks = [q for q in inside if q.startswith("SELECT") and _table(q) == "notify_destination"]
+        assert all("FOR UPDATE" in q for q in locks) or connection.vendor == "sqlite", locks
         written = {_table(q) for q in inside if q.startswith(("INSERT", "UPDATE"))}
         assert {"requests_request", "requests_event"} <= written, (verb, written)
         if verb in ("submit", "dispatch", "resolve", "rate"):  # they move the statistics
