@@ -106,12 +106,27 @@ def write(
     event_id: int | None = None,
     new_keys: bool = False,
 ) -> int:
-    """Write the notifications (skipping keys already written) and enqueue their delivery;
-    call inside the transaction of what caused them. Returns how many were new. `new_keys`:
-    the caller knows no key can exist yet (they name an event written in this transaction),
-    so the check is skipped."""
+    """`store` the notifications and `queue` their delivery; call inside the transaction of
+    what caused them. Returns how many were new."""
+    with transaction.atomic(savepoint=False):  # the caller's, if it has one
+        rows = store(items, now=now, request_id=request_id, event_id=event_id, new_keys=new_keys)
+        queue(rows)
+    return len(rows)
+
+
+def store(
+    items: Iterable[Outgoing],
+    *,
+    now: datetime,
+    request_id: int | None = None,
+    event_id: int | None = None,
+    new_keys: bool = False,
+) -> list[Notification]:
+    """Write the notifications, skipping keys already written; the new rows, whose delivery
+    the same transaction must `queue`. `new_keys`: the caller knows no key can exist yet
+    (they name an event written in this transaction), so the check is skipped."""
     if is_muted():
-        return 0
+        return []
     rows = []
     for item in items:
         in_app = item.channel == NotifyChannel.IN_APP
@@ -138,7 +153,7 @@ def write(
             )
         )
     if not rows:
-        return 0
+        return []
     fresh = rows
     if not new_keys:
         keys = [r.idempotency_key for r in rows]
@@ -148,11 +163,32 @@ def write(
             )
         )
         fresh = [r for r in rows if r.idempotency_key not in existing]
-    with transaction.atomic(savepoint=False):  # the caller's, if it has one
-        # ignore_conflicts: a concurrent writer of the same key (two sweeps) wins quietly.
-        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
-        _enqueue_once(sorted({r.destination for r in fresh if r.status == NotifyStatus.PENDING}))
-    return len(fresh)
+    # ignore_conflicts: a concurrent writer of the same key (two sweeps) wins quietly.
+    Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+    return fresh
+
+
+def queue(rows: Iterable[Notification]) -> None:
+    """Queue a delivery task for each destination of `rows` that has none queued (its
+    `next_task_at` is empty): a queued task sends everything pending when it runs, so an
+    event whose destination has one adds nothing to the task queue. Call inside the
+    transaction that stored the rows, as late in it as can be: the destinations stay locked
+    until it commits, so a worker taking one (`_claim`, which clears the mark) reads these
+    rows, or a task is queued here after it."""
+    keys = sorted({r.destination for r in rows if r.status == NotifyStatus.PENDING})
+    if not keys:
+        return
+    locked = Destination.objects.select_for_update().order_by("key")
+    marks = dict(locked.filter(key__in=keys).values_list("key", "next_task_at"))
+    if missing := [k for k in keys if k not in marks]:
+        # ignore_conflicts: a concurrent writer created it; it is locked below all the same.
+        new = [Destination(key=k) for k in missing]
+        Destination.objects.bulk_create(new, ignore_conflicts=True)
+        marks.update(locked.filter(key__in=missing).values_list("key", "next_task_at"))
+    if due := [k for k in keys if marks.get(k) is None]:
+        Destination.objects.filter(key__in=due).update(next_task_at=timezone.now())
+        for key in due:
+            enqueue(key)
 
 
 def enqueue(key: str, run_after: datetime | None = None) -> None:
@@ -242,26 +278,6 @@ def deliver(key: str) -> str:
     elif wait_until is not None:
         _schedule(key, wait_until)
     return outcome
-
-
-def _enqueue_once(keys: Sequence[str]) -> None:
-    """Queue a delivery task for each destination that has none queued (its `next_task_at`
-    is empty): a queued task sends everything pending when it runs, so an event whose
-    destination has one adds nothing to the task queue. Call inside the transaction that
-    wrote the rows: the destinations stay locked until it commits, so a worker taking one
-    (`_claim`, which clears the mark) reads these rows, or a task is queued here after it."""
-    locked = Destination.objects.select_for_update().order_by("key")
-    marks = dict(locked.filter(key__in=keys).values_list("key", "next_task_at"))
-    if missing := [k for k in keys if k not in marks]:
-        # ignore_conflicts: a concurrent writer created it; it is locked below all the same.
-        Destination.objects.bulk_create(
-            [Destination(key=k) for k in missing], ignore_conflicts=True
-        )
-        marks.update(locked.filter(key__in=missing).values_list("key", "next_task_at"))
-    if due := [k for k in keys if marks.get(k) is None]:
-        Destination.objects.filter(key__in=due).update(next_task_at=timezone.now())
-        for key in due:
-            enqueue(key)
 
 
 def _schedule(key: str, at: datetime, due_by: datetime | None = None) -> None:

@@ -29,7 +29,7 @@ from django.utils import timezone
 from yishiting.core.masking import mask_text
 from yishiting.core.prepared import Prepared
 from yishiting.notify import duty, outbox
-from yishiting.notify.models import NotifyChannel, RobotBinding, Webhook
+from yishiting.notify.models import Notification, NotifyChannel, RobotBinding, Webhook
 from yishiting.notify.outbox import Outgoing
 from yishiting.orgs import config
 from yishiting.orgs.models import Department, Hall, HallKind, Membership, Role, User
@@ -374,12 +374,12 @@ def for_event(event: Event, before: Request | None, after: Request) -> Batch:
     return batch
 
 
-def write(batch: Batch, event: Event) -> None:
+def write(batch: Batch, event: Event) -> list[Notification]:
     """Store `for_event`'s notifications, inside the event's transaction (the event and its
-    photos written, so their ids are known). The keys name the event, new in this
-    transaction: none can exist yet."""
+    photos written, so their ids are known); the rows, for the caller to `outbox.queue` at
+    the end of it. The keys name the event, new in this transaction: none can exist yet."""
     items = batch.outgoing(f"e{event.pk}", event)
-    outbox.write(
+    return outbox.store(
         items, now=event.created_at, request_id=batch.req.pk, event_id=event.pk, new_keys=True
     )
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from yishiting.notify import outbox
 from yishiting.notify import rules as notify_rules
 from yishiting.routing import hooks as routing_hooks
 from yishiting.stats import rollups as stats_rollups
@@ -54,9 +55,12 @@ def plan(event: Event, before: Request | None, after: Request) -> Planned:
 def write(planned: Planned) -> None:
     """Write what `plan` worked out, inside the event's transaction (the event saved)."""
     event, before, after = planned.event, planned.before, planned.after
-    notify_rules.write(planned.notices, event)
+    notices = notify_rules.write(planned.notices, event)
     live.publish(event, before, after)
     routing_hooks.on_event(event, before, after)
     # Last: its upsert locks the county's rollup rows until the commit, and every event of
-    # the county waits for them (docs/proof.md), so nothing else may run while they are held.
+    # the county waits for them (docs/proof.md), so nothing else may run while they are held
+    # but the delivery queues' marks: queued after it, an event holds its destinations'
+    # locks only for the moment before its commit, not while it waits for the rollups.
     stats_rollups.add(planned.rollups)
+    outbox.queue(notices)

@@ -75,7 +75,7 @@ def test_an_events_transaction_holds_only_its_writes(county: County) -> None:
     for verb, expected, call in life:
         inside = inside_write(call)
         # Inside: the request's row, its event, photos and followers, the outbox rows and
-        # the lock on their delivery queues (outbox._enqueue_once), the statistics upsert;
+        # the lock on their delivery queues (outbox.queue), the statistics upsert;
         # nothing read (who to tell, the events so far, existing keys).
         reads = [
             q
