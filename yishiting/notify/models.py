@@ -158,8 +158,8 @@ class Destination(models.Model):
     lease_token = models.CharField(max_length=32, blank=True)
     next_attempt_at = models.DateTimeField(_("下次尝试"), null=True, blank=True)
     blocked_until = models.FloatField(_("限流至"), null=True, blank=True)
-    # When a delivery task is already queued for a later try (so that waiting rows do not
-    # each queue one of their own).
+    # When the delivery task queued for this destination runs; empty when none is queued
+    # (outbox.queue: one task per destination, not one per event).
     next_task_at = models.DateTimeField(_("已排程至"), null=True, blank=True)
     sent_log = models.JSONField(_("最近发送时间"), default=list, blank=True)
 

@@ -8,8 +8,16 @@ per request): it first leases the destination with a conditional update, so two 
 send from the same queue at once. Sends go in chunks of `CHUNK`: one transaction counts a
 chunk's attempts before its sends, one marks their outcomes after them and, after the last,
 gives the lease back (two commits per row made the worker fall behind under load on
-PostgreSQL, docs/proof.md). Each event queues a task per destination; the first to run sends
-what is pending, and the others find nothing left at the cost of one read.
+PostgreSQL, docs/proof.md).
+
+A destination has at most one task queued for it, marked by `Destination.next_task_at` (when
+it runs): `queue` adds a task only for a destination with no mark, and a task sends everything
+pending when it runs, so an event whose destination has a task queued adds none (one task per
+event and destination let the task queue grow without end at full size, docs/proof.md). The
+writer locks the destination's row until it commits and the worker clears the mark in the
+update that takes the queue, so either the worker reads the writer's rows or the writer sees
+no mark and queues a task of its own. A task that finds the queue busy, waiting for a retry
+or with a full batch behind it passes its turn on to a task marked for later (`_schedule`).
 
 Failures: a transient one holds the whole destination back with exponential backoff (the rows
 keep their order) and the task re-enqueues itself with `run_after`; after
@@ -385,7 +393,7 @@ def _record(
     now = timezone.now()
     retry_at: datetime | None = None
     sent: dict[int | None, list[int]] = {}  # single sends by response code: one UPDATE each
-    queue: dict[str, object] = {"sent_log": sent_log[-200:]} if robot else {}
+    changes: dict[str, object] = {"sent_log": sent_log[-200:]} if robot else {}
     with transaction.atomic():
         for ids, result, attempts in outcomes:
             rows = Notification.objects.filter(pk__in=ids)
@@ -412,7 +420,7 @@ def _record(
             retry_at = now + timedelta(seconds=delay)
             blocked = now.timestamp() + delay if result.rate_limited else None
             rows.update(last_error=error, next_attempt_at=retry_at, response_code=result.status)
-            queue.update(next_attempt_at=retry_at, blocked_until=blocked)
+            changes.update(next_attempt_at=retry_at, blocked_until=blocked)
         for status, ids in sent.items():
             Notification.objects.filter(pk__in=ids).update(
                 status=NotifyStatus.SENT,
@@ -424,9 +432,9 @@ def _record(
         if untried:
             Notification.objects.filter(pk__in=untried).update(attempts=F("attempts") - 1)
         if last or retry_at is not None:
-            queue.update(lease_until=None, lease_token="")
-        if queue:  # only while this worker holds the lease (else the new holder's to write)
-            Destination.objects.filter(key=dest.key, lease_token=token).update(**queue)
+            changes.update(lease_until=None, lease_token="")
+        if changes:  # only while this worker holds the lease (else the new holder's to write)
+            Destination.objects.filter(key=dest.key, lease_token=token).update(**changes)
     return retry_at
 
 
@@ -463,7 +471,7 @@ def retry(rows: Iterable[Notification]) -> int:
             status=NotifyStatus.PENDING, attempts=0, next_attempt_at=now, last_error=""
         )
         keys = set(Notification.objects.filter(pk__in=ids).values_list("destination", flat=True))
-        Destination.objects.filter(key__in=keys).update(next_attempt_at=None, next_task_at=None)
+        Destination.objects.filter(key__in=keys).update(next_attempt_at=None, next_task_at=now)
         for key in sorted(keys):
             enqueue(key)
     return len(ids)
