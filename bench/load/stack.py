@@ -437,13 +437,16 @@ def postgres_stack(
                         "--timeout-keep-alive",
                         str(KEEP_ALIVE_SECONDS),
                     ],
-                    env,
+                    {**env, "PGAPPNAME": f"server{i + 1}"},  # pg_stat_activity tells them apart
                     base / f"server{i + 1}.log",
                     pass_fds=(fd,),
                 ).start()
             )
         stack.worker = Supervised(
-            "worker", [PYTHON, "-m", "yishiting.cli", "worker"], env, base / "worker.log"
+            "worker",
+            [PYTHON, "-m", "yishiting.cli", "worker"],
+            {**env, "PGAPPNAME": "worker"},
+            base / "worker.log",
         ).start()
         wait_http(stack.url + "/api/v1/categories")
         yield stack, creds

@@ -1,7 +1,7 @@
 """Rollups: counters of the §5 metrics per scope, per day and per month, per breakdown value.
 
 Written only by `rollups.py` (inside each event's transaction, or by the rebuild); read by
-`metrics.py`. A row is keyed by (scope, grain, start, dim):
+`metrics.py`. A row is keyed by (scope, grain, start, dim, shard):
 
 - `scope`: `h:<hall code>` (the hall and its subtree, by the hall a request was raised in),
   `d:<department id>` (the request's lead department), `c:<county code>:<category id>`;
@@ -9,7 +9,11 @@ Written only by `rollups.py` (inside each event's transaction, or by the rebuild
 - `dim`: `""` for the scope's total, or one breakdown value: `h:<code>` (a child hall),
   `t:<code>` (the township, for department and category scopes), `d:<id>` (department, 0 =
   none yet), `c:<id>` (category, 0 = none), `H:<hour>` (hour of day: `submitted` only),
-  `F:<bucket>` / `R:<bucket>` (first-response / resolution time histogram: `n` only).
+  `F:<bucket>` / `R:<bucket>` (first-response / resolution time histogram: `n` only);
+- `shard`: on PostgreSQL each event adds to one of `rollups.SHARDS` rows of a key, so that
+  the county's rows (which every event of the county adds to) are not one row lock that all
+  writers queue on; readers sum the shards. The rebuild and SQLite (one writer at a time)
+  write shard 0 only.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ class Rollup(models.Model):
     grain = models.CharField(_("粒度"), max_length=1)
     start = models.DateField(_("起始日"))
     dim = models.CharField(_("分组"), max_length=64, default="", blank=True)
+    shard = models.SmallIntegerField(_("分片"), default=0, db_default=0)
 
     submitted = models.IntegerField(default=0)
     accepted = models.IntegerField(default=0)
@@ -77,7 +82,9 @@ class Rollup(models.Model):
         verbose_name = _("统计汇总")
         verbose_name_plural = _("统计汇总")
         constraints = [
-            models.UniqueConstraint(fields=["scope", "grain", "start", "dim"], name="rollup_key")
+            models.UniqueConstraint(
+                fields=["scope", "grain", "start", "dim", "shard"], name="rollup_key"
+            )
         ]
         # The daily totals of a scope (its `dim=""` day rows) without reading every breakdown.
         indexes = [models.Index(fields=["scope", "dim", "grain", "start"], name="rollup_scope_dim")]

@@ -12,6 +12,7 @@ every request, so a rebuilt table equals the one the events kept.
 from __future__ import annotations
 
 import json
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -331,22 +332,41 @@ def expand_cells(
         level = up
 
 
+# On PostgreSQL an event adds to one of this many rows of each key (models.Rollup.shard).
+SHARDS = 8
+KEY_COLUMNS = ("scope", "grain", "start", "dim", "shard")
+
+
+def _conflict(table: str) -> str:
+    """`ON CONFLICT (the row key) DO UPDATE`: add to the counters."""
+    q = connection.ops.quote_name
+    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
+    return f" ON CONFLICT ({', '.join(q(c) for c in KEY_COLUMNS)}) DO UPDATE SET {updates}"
+
+
+def shard() -> int:
+    """The shard an event's rows go to on PostgreSQL: any, so that writers at the same moment
+    mostly lock different rows."""
+    return secrets.randbelow(SHARDS)
+
+
 def add(rows: Mapping[RowKey, Vector]) -> None:
     """Add the counts to the rollup rows in one statement, creating missing rows.
 
-    On PostgreSQL the rows go as one array per column (`unnest`): the statement's text is then
-    the same for every event, so psycopg parses it once per process, where a VALUES list of
-    ~40 rows × 25 columns was parsed anew each time (a tenth of a loaded server's CPU,
-    docs/proof.md)."""
+    On PostgreSQL all the rows go to one shard (`shard()`), and as one array per column
+    (`unnest`): the statement's text is then the same for every event, so psycopg parses it
+    once per process, where a VALUES list of ~40 rows × 25 columns was parsed anew each time
+    (a tenth of a loaded server's CPU, docs/proof.md). Every event of a county adds to the
+    county's rows: in one shard they were a row lock that every writer queued on until the
+    holder committed (docs/proof.md, session 15). One shard per event and the rows in key
+    order: two events lock the same rows in the same order, so they cannot deadlock."""
     items = sorted((k, v) for k, v in rows.items() if any(v))
     if not items:
         return
     table = connection.ops.quote_name(Rollup._meta.db_table)
     q = connection.ops.quote_name
     cols = ["scope", "grain", "start", "dim", *COUNTERS]
-    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
-    head = f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
-    tail = f" ON CONFLICT ({', '.join(q(c) for c in cols[:4])}) DO UPDATE SET {updates}"
+    tail = _conflict(table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             types = ["varchar", "varchar", "date", "varchar"] + ["integer"] * len(COUNTERS)
@@ -355,8 +375,13 @@ def add(rows: Mapping[RowKey, Vector]) -> None:
             for (scope, grain, start, dim), vec in items:
                 for column, value in zip(columns, (scope, grain, start, dim, *vec), strict=True):
                     column.append(value)
-            cursor.execute(f"{head}SELECT * FROM unnest({arrays}){tail}", columns)
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}, {q('shard')}) "
+                f"SELECT *, %s FROM unnest({arrays}){tail}",
+                [shard(), *columns],  # the shard's placeholder comes first
+            )
             return
+        head = f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
         placeholders = "(" + ", ".join(["%s"] * len(cols)) + ")"
         # SQLite allows at most 32766 parameters in a statement; stay well below.
         per = max(1, 30000 // len(cols))
@@ -570,11 +595,9 @@ def _write(cursor: Any, rows: Mapping[RowKey, Vector]) -> None:
     table = connection.ops.quote_name(Rollup._meta.db_table)
     q = connection.ops.quote_name
     cols = ["scope", "grain", "start", "dim", *COUNTERS]
-    updates = ", ".join(f"{q(c)} = {table}.{q(c)} + excluded.{q(c)}" for c in COUNTERS)
     sql = (
         f"INSERT INTO {table} ({', '.join(q(c) for c in cols)}) "
-        f"VALUES ({', '.join(['%s'] * len(cols))}) "
-        f"ON CONFLICT ({', '.join(q(c) for c in cols[:4])}) DO UPDATE SET {updates}"
+        f"VALUES ({', '.join(['%s'] * len(cols))}){_conflict(table)}"
     )
     adapt = connection.ops.adapt_datefield_value
     days: dict[date, Any] = {}

@@ -26,8 +26,8 @@ from yishiting.requests import actions, sweep
 from yishiting.requests.models import Channel, Request
 from yishiting.requests.states import State, Verb, allowed_verbs
 from yishiting.stats import metrics as m
-from yishiting.stats.models import COUNTERS, Rollup
 from yishiting.stats.rollups import rebuild, tz
+from yishiting.stats.tests import rows
 from yishiting.testing import build_county, png_bytes
 
 T0 = datetime(2026, 10, 29, 9, 0, tzinfo=tz())
@@ -186,11 +186,7 @@ PERIODS = [
 
 def rollup_rows() -> set[tuple[Any, ...]]:
     """The rollup rows with anything in them."""
-    return {
-        r
-        for r in Rollup.objects.values_list("scope", "grain", "start", "dim", *COUNTERS)
-        if any(r[4:])
-    }
+    return {r for r in rows.summed() if any(r[4:])}
 
 
 @pytest.mark.django_db
