@@ -204,7 +204,11 @@ def main() -> None:
     out["notifications"] = dict(Counter(Notification.objects.values_list("status", flat=True)))
     # How long robots, SMS and e-mail took to go out (the in-app inbox is written sent).
     sent = Notification.objects.filter(status="sent").exclude(channel="in_app")
-    lag = [(t - c).total_seconds() for c, t in sent.values_list("created_at", "sent_at")]
+    lag = [
+        (t - c).total_seconds()
+        for c, t in sent.values_list("created_at", "sent_at")
+        if t is not None
+    ]
     out["notify_lag_p50"], out["notify_lag_p99"] = pct(lag, 50), pct(lag, 99)
     done = DBTaskResult.objects.filter(status="SUCCESSFUL", task_path__endswith="deliver_task")
     out["task_outcomes"] = dict(Counter(map(str, done.values_list("return_value", flat=True))))
