@@ -4,7 +4,7 @@
 crash may not lose a commit it acknowledged) + Redis (`redis-server` on a free port, the
 channel layer through `REDIS_URL`) + 4 uvicorn processes accepting on ONE listening socket the
 suite binds and hands down (`uvicorn --fd`, as systemd socket activation or gunicorn's
-pre-fork do; the kernel spreads connections, no proxy in between) + one `yishiting worker`.
+pre-fork do; the kernel spreads connections, no proxy in between) + two `yishiting worker`s.
 (b) the embedded set-up: one `yishiting serve` process on SQLite, worker in-process.
 
 Each process runs under `Supervised`, a loop that starts it again 0.5 s after it dies: it
@@ -330,12 +330,13 @@ class Stack:
     env: dict[str, str]
     servers: list[Supervised | ServeChild] = field(default_factory=list)
     worker: Supervised | None = None
+    more_workers: list[Supervised] = field(default_factory=list)
     postgres: Postgres | None = None
     redis: Redis | None = None
     listener: socket.socket | None = None
 
     def processes(self) -> list[Supervised | ServeChild]:
-        both = [*self.servers, *([self.worker] if self.worker else [])]
+        both = [*self.servers, *([self.worker] if self.worker else []), *self.more_workers]
         return list(dict.fromkeys(both))  # one `yishiting serve` may be both
 
     def stop(self) -> None:
@@ -396,11 +397,18 @@ def seed(env: dict[str, str], base: Path, first_response: int) -> Path:
     return out
 
 
+# The city set-up's worker processes (docs/deploy.md starts two). The first is the `worker`
+# fault's target; each one's sweep shuffles its due requests, so they mostly take different
+# ones (docs/proof.md, session 15).
+WORKERS = 2
+
+
 @contextlib.contextmanager
 def postgres_stack(
     base: Path, first_response: int, servers: int = 4
 ) -> Iterator[tuple[Stack, Path]]:
-    """Set-up (a): PostgreSQL + Redis + `servers` uvicorn processes on one socket + worker."""
+    """Set-up (a): PostgreSQL + Redis + `servers` uvicorn processes on one socket + WORKERS
+    workers."""
     env = base_env(base)
     stack = Stack("pg", base, "", env)
     try:
@@ -448,6 +456,15 @@ def postgres_stack(
             {**env, "PGAPPNAME": "worker"},
             base / "worker.log",
         ).start()
+        for i in range(2, WORKERS + 1):  # as docs/deploy.md's layout: yishiting-worker@1, @2
+            stack.more_workers.append(
+                Supervised(
+                    f"worker{i}",
+                    [PYTHON, "-m", "yishiting.cli", "worker"],
+                    {**env, "PGAPPNAME": f"worker{i}"},
+                    base / f"worker{i}.log",
+                ).start()
+            )
         wait_http(stack.url + "/api/v1/categories")
         yield stack, creds
     finally:

@@ -8,6 +8,7 @@ guarded by the request's version: two sweeps running at once never act on a dead
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
@@ -112,6 +113,9 @@ def run_pass(now: datetime | None = None, limit: int = 200, threads: int = 1) ->
     """
     now = now or timezone.now()
     pks = due_ids(now, limit)
+    # In any order: two workers' sweeps then mostly take different requests first, where in
+    # the same order the second found each one done by the first (docs/proof.md, session 15).
+    random.shuffle(pks)
     if threads > 1 and len(pks) > 1:
         shares = [share for i in range(threads) if (share := pks[i::threads])]
         with ThreadPoolExecutor(len(shares), thread_name_prefix="sweep") as pool:
