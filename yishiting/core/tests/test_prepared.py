@@ -126,3 +126,28 @@ def test_values_list_rows_are_the_querysets_tuples(county: County) -> None:
     assert prepared(req.pk) == expected  # the JSON decoded, the times aware, as Django gives them
     with pytest.raises(ValueError):  # flat lists and dicts are not prepared
         Prepared(lambda pk: Event.objects.filter(request_id=pk).values("seq"), int)(req.pk)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+def test_postgresql_plans_a_statement_once_per_connection(county: County) -> None:
+    """The values go apart from the text (server-side binding), so a read has one text for
+    every request, and after two runs on a connection it is prepared there (config/settings.py)."""
+    reqs = [
+        A.do_submit(actor=county[f"resident{i}"], hall=county.village, text=text, now=NOW)
+        for i, text in ((1, "路灯坏了"), (2, "井盖丢了"), (1, "水管坏了"))
+    ]
+
+    def prepared() -> set[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return {row[0] for row in cursor.fetchall()}
+
+    def read(pk: int) -> list[str]:
+        found = Request.objects.filter(pk=pk, text__contains="坏")
+        return list(found.values_list("text", flat=True))
+
+    before = prepared()
+    assert [read(r.pk) for r in reqs] == [["路灯坏了"], [], ["水管坏了"]]
+    new = [s for s in prepared() - before if "requests_request" in s and "LIKE" in s]
+    assert len(new) == 1, new
+    assert "$1" in new[0] and "坏" not in new[0]
