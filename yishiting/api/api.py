@@ -339,6 +339,9 @@ class RequestFilter(Schema):
     hall: str | None = Field(
         None, description="a hall code: requests raised in or now in its subtree"
     )
+    at: str | None = Field(
+        None, description="a hall code: requests now in exactly that hall (its work queue)"
+    )
     status: str | None = Field(None, description="state codes, comma-separated")
     department: str | None = Field(None, description="a department code")
     overdue: bool | None = None

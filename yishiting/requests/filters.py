@@ -25,6 +25,13 @@ _hall = Prepared(lambda code: Hall.objects.filter(code=code), str)
 _department = Prepared(lambda code: Department.objects.filter(code=code).values_list("pk"), str)
 
 
+def _one_hall(code: str) -> Hall:
+    halls = _hall(code)
+    if not halls:
+        raise InvalidError(_("议事厅：没有编码为 %(code)r 的议事厅") % {"code": code})
+    return halls[0]
+
+
 def aware(value: str | None, name: str) -> datetime | None:
     """An ISO 8601 time with its time zone, or InvalidError saying what is expected.
 
@@ -51,10 +58,12 @@ def aware(value: str | None, name: str) -> datetime | None:
 
 @dataclass
 class RequestFilters:
-    """`hall` (raised in or now in its subtree), `status` (comma list), `department`,
-    `overdue`, `since`/`until` (submission time, since inclusive, until exclusive)."""
+    """`hall` (raised in or now in its subtree), `at` (now in exactly that hall: its work
+    queue), `status` (comma list), `department`, `overdue`, `since`/`until` (submission time,
+    since inclusive, until exclusive)."""
 
     hall: str | None = None
+    at: str | None = None
     status: str | None = None
     department: str | None = None
     overdue: bool | None = None
@@ -63,17 +72,16 @@ class RequestFilters:
 
     def apply(self, qs: QuerySet[Request]) -> QuerySet[Request]:
         """`qs` narrowed by every filter given, in the stable order; InvalidError on bad input."""
-        for name in ("hall", "status", "department", "since", "until"):
+        for name in ("hall", "at", "status", "department", "since", "until"):
             if "\x00" in (getattr(self, name) or ""):
                 raise InvalidError(_("%(name)s：不允许 NUL 字符") % {"name": name})
         if self.hall:
-            halls = _hall(self.hall)
-            if not halls:
-                raise InvalidError(_("议事厅：没有编码为 %(code)r 的议事厅") % {"code": self.hall})
-            hall = halls[0]
+            hall = _one_hall(self.hall)
             qs = qs.filter(
                 Q(hall__path__startswith=hall.path) | Q(origin_hall__path__startswith=hall.path)
             )
+        if self.at:
+            qs = qs.filter(hall_id=_one_hall(self.at).pk)
         if self.status:
             wanted = [s.strip() for s in self.status.split(",") if s.strip()]
             bad = [s for s in wanted if s not in State.__members__.values()]

@@ -252,6 +252,30 @@ def test_list_filters_and_scope(county: County, as_) -> None:  # type: ignore[no
     error(as_("leader1").get("/requests", status="flying"), 422, "invalid")
 
 
+def test_at_lists_what_waits_in_exactly_that_hall(county: County, as_) -> None:  # type: ignore[no-untyped-def]
+    """`at` is a hall's work queue; `hall` its whole subtree, and what left it for the county."""
+    rid = ok(
+        as_("resident1").post("/requests", {"hall": county.village.code, "text": "井盖丢了"}), 201
+    )["id"]
+    ok(as_("resident2").post("/requests", {"hall": county.village2.code, "text": "路灯不亮"}), 201)
+
+    def ids(**filters: str) -> list[int]:
+        return [r["id"] for r in ok(as_("leader1").get("/requests", **filters))["results"]]
+
+    assert ids(at=county.township.code) == []
+    assert rid in ids(at=county.village.code) and len(ids(hall=county.township.code)) == 2
+    ok(as_("liaison1").verb(rid, "escalate", version=1, note="村里解决不了"))
+    assert ids(at=county.township.code, status="escalated") == [rid]
+    assert rid not in ids(at=county.village.code)
+    version = Request.objects.get(pk=rid).version
+    ok(as_("manager1").verb(rid, "acknowledge", version=version))
+    ok(as_("manager1").verb(rid, "escalate", version=version + 1, note="转县交办"))
+    assert ids(at=county.township.code) == []
+    assert ids(at=county.assignment.code) == [rid]
+    assert rid in ids(hall=county.township.code)
+    error(as_("leader1").get("/requests", at="000"), 422, "invalid")
+
+
 def test_me_org_and_policies(county: County, as_) -> None:  # type: ignore[no-untyped-def]
     me = ok(as_("liaison1").get("/me"))
     assert me["username"] == "liaison1" and "liaison" in me["roles"]
