@@ -12,11 +12,9 @@ dispatchers and department officers, for a fixed time. Records every call; judge
   (not on those of the compounds below it, which are their own liaisons'): 70% acknowledge,
   then half escalate and half start and resolve with a photo; the other 30% it leaves for the
   first-response clock to run out (the sweep escalates them).
-- A township manager polls its work queue (`at=` its hall: what waits at the township, not
-  what waits in its villages or has gone on to the county): acknowledge, escalate (to the
-  county's assignment hall). A dispatcher polls the assignment hall's: dispatch to a
-  department. An officer polls the department: claim, and resolve with a photo a few seconds
-  later.
+- A township manager polls its escalated requests: acknowledge, escalate (to the county's
+  assignment hall). A dispatcher polls the assignment hall: dispatch to a department. An
+  officer polls the department: claim, and resolve with a photo a few seconds later.
 
 Retries: reads (GET) up to 3 times on a connection error; a submit, which carries its nonce
 as its `Idempotency-Key`, on a connection error or a 5xx for up to SUBMIT_RETRY_FOR seconds
@@ -311,7 +309,7 @@ class Load:
     async def manager(self, M: dict[str, Any], rng: random.Random) -> None:
         assignment = self.creds["assignment"]
         while not await self.pause(rng.uniform(0.5, 1.5) * POLL_SECONDS):
-            for r in await self.poll(M["token"], f"at={M['hall']}&status=escalated"):
+            for r in await self.poll(M["token"], f"hall={M['hall']}&status=escalated"):
                 if r["hall"]["code"] == assignment or "acknowledge" not in r["allowed_verbs"]:
                     continue
                 body = await self.verb(M["token"], r["id"], "acknowledge", r["version"])
@@ -324,7 +322,7 @@ class Load:
         departments = sorted({o["department"] for o in self.creds["officers"]})
         hall = self.creds["assignment"]
         while not await self.pause(rng.uniform(0.5, 1.5) * POLL_SECONDS):
-            for r in await self.poll(D["token"], f"at={hall}&status=escalated"):
+            for r in await self.poll(D["token"], f"hall={hall}&status=escalated"):
                 if r["id"] % n != k or r["hall"]["code"] != hall:
                     continue
                 await self.verb(
