@@ -148,6 +148,9 @@ def test_ledger_command(county: County, loop: Request, tmp_path: Path) -> None:
     assert row["联系电话"] == "13812345678"
     call_command("ledger", "--out", str(out), "--user", "liaison2", "--force", stdout=stdout)
     assert rows_of(out.read_bytes()) == []  # another village's liaison: out of scope
+    for at, found in ((county.assignment, 1), (county.village, 0)):
+        call_command("ledger", "--out", str(out), "--at", at.code, "--force", stdout=stdout)
+        assert len(rows_of(out.read_bytes())) == found, at  # dispatched from the assignment hall
     with pytest.raises(CommandError, match="exists"):
         call_command("ledger", "--out", str(out))
     with pytest.raises(CommandError, match="没有时区"):

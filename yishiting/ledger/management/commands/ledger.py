@@ -31,6 +31,7 @@ class Command(BaseCommand):
             "the request (default: every request, personal data masked)",
         )
         parser.add_argument("--hall", help="a hall code: requests raised in or now in its subtree")
+        parser.add_argument("--at", help="a hall code: requests now in exactly that hall")
         parser.add_argument("--status", help="state codes, comma-separated")
         parser.add_argument("--department", help="a department code")
         parser.add_argument("--overdue", choices=["yes", "no"], help="only overdue, or only not")
@@ -53,6 +54,7 @@ class Command(BaseCommand):
         overdue = {"yes": True, "no": False}.get(options["overdue"] or "")
         filters = RequestFilters(
             hall=options["hall"],
+            at=options["at"],
             status=options["status"],
             department=options["department"],
             overdue=overdue,
