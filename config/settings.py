@@ -119,22 +119,24 @@ def _database() -> dict[str, Any]:
         # concurrent test runs do not share it.
         db["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
     if db["ENGINE"] == "django.db.backends.postgresql":
+        options = db.setdefault("OPTIONS", {})
         # Parameters bound by the server rather than quoted into the text, so a statement has
         # one text whatever its values, and psycopg prepares it on a connection once it has
         # run there twice: PostgreSQL parses and plans it once per connection instead of on
         # every call (Django disables both by default, for transaction-mode PgBouncer: see
         # docs/deploy.md). Full-size load, PostgreSQL's CPU per run down by a quarter to a
         # third (docs/proof.md, session 16).
-        db.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
-    pool = int(os.environ.get("YISHITING_DB_POOL") or 0)
-    if pool and db["ENGINE"] == "django.db.backends.postgresql":
-        # Open connections kept per process (a new PostgreSQL connection costs a backend
-        # fork per request); with health checks each is checked before use, so a restarted
-        # server fails no request with a dead connection.
-        # The worker's threads each hold one at times: room for them all (servers use fewer).
-        size = max(pool, SWEEP_THREADS + TASK_THREADS + 2)
-        db.setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": size, "timeout": 10}
-        db["CONN_HEALTH_CHECKS"] = True
+        options.update(server_side_binding=True, prepare_threshold=2)
+        pool = int(os.environ.get("YISHITING_DB_POOL") or 0)
+        if pool:
+            # Open connections kept per process (a new PostgreSQL connection costs a backend
+            # fork per request); with health checks each is checked before use, so a restarted
+            # server fails no request with a dead connection.
+            # The worker's threads each hold one at times: room for them all (servers use
+            # fewer).
+            size = max(pool, SWEEP_THREADS + TASK_THREADS + 2)
+            options["pool"] = {"min_size": 1, "max_size": size, "timeout": 10}
+            db["CONN_HEALTH_CHECKS"] = True
     return db
 
 
